@@ -1,0 +1,16 @@
+//! gantry's domain rules, free of I/O.
+//!
+//! Where to start: [`lint::validate`] runs every pipeline check over a loaded
+//! [`gantry_api::ResourceSet`]. The building blocks it uses are reusable on their own:
+//! [`template`] (static view of `${{ }}` templates), [`policy`] (promotion policy matching),
+//! [`steps`] (the step-kind catalogue), [`url`] (git URL normalisation) and [`glob`].
+//!
+//! This crate never touches the network, the file system or processes: adapters do, behind
+//! traits defined here as they are needed.
+
+pub mod glob;
+pub mod lint;
+pub mod policy;
+pub mod steps;
+pub mod template;
+pub mod url;

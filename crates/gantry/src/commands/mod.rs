@@ -1,0 +1,35 @@
+//! One module per command; each returns an [`ExitStatus`].
+
+mod validate;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+
+/// How gantry exits: user-facing failures and internal ones are told apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ExitStatus {
+    /// Everything fine (warnings allowed).
+    Success,
+    /// The input has errors.
+    Failure,
+    /// gantry itself failed.
+    Internal,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        match status {
+            ExitStatus::Success => ExitCode::SUCCESS,
+            ExitStatus::Failure => ExitCode::from(1),
+            ExitStatus::Internal => ExitCode::from(2),
+        }
+    }
+}
+
+pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
+    let color = crate::output::use_color(cli.color);
+    match cli.command {
+        Command::Validate(args) => validate::run(&args, color),
+    }
+}
