@@ -277,9 +277,8 @@ impl Diagnostic {
 /// e.g. through two Stages that share a PromotionTask).
 pub fn sort_and_dedup(diagnostics: &mut Vec<Diagnostic>) {
     diagnostics.sort_by_key(Diagnostic::sort_key);
-    diagnostics.dedup_by(|a, b| {
-        a.check == b.check && a.message == b.message && a.location == b.location
-    });
+    diagnostics
+        .dedup_by(|a, b| a.check == b.check && a.message == b.message && a.location == b.location);
 }
 
 #[cfg(test)]

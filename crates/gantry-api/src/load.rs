@@ -176,13 +176,13 @@ impl ResourceSet {
             }
         };
 
-        if kind.ends_with("List") {
-            if let Some(items) = root.get("items").and_then(Node::as_seq) {
-                for item in items.iter().cloned() {
-                    self.add_document(file, item);
-                }
-                return;
+        if kind.ends_with("List")
+            && let Some(items) = root.get("items").and_then(Node::as_seq)
+        {
+            for item in items.iter().cloned() {
+                self.add_document(file, item);
             }
+            return;
         }
 
         let Some(known) = Kind::from_name(&kind).filter(|known| {
@@ -218,7 +218,10 @@ impl ResourceSet {
             self.diagnostics.push(
                 Diagnostic::new(
                     &diagnostic::API_VERSION,
-                    format!("{kind} has apiVersion `{api_version}`; gantry reads `{}`", known.api_version()),
+                    format!(
+                        "{kind} has apiVersion `{api_version}`; gantry reads `{}`",
+                        known.api_version()
+                    ),
                 )
                 .at(file, span)
                 .label("unsupported version")
@@ -364,27 +367,36 @@ impl Decoder<'_> {
             return;
         }
         let message = message.split(" at line ").next().unwrap_or(message);
+        // Values inside a Secret must not be echoed back, even when mistyped.
+        let secret_value = self.kind == Kind::Secret
+            && matches!(path.0.first(), Some(Segment::Key(key)) if key == "data" || key == "stringData");
+        let message = if secret_value {
+            "invalid type: expected a string (value hidden)"
+        } else {
+            message
+        };
         let mut diagnostic = Diagnostic::new(
             &diagnostic::TYPE_MISMATCH,
             format!("`{path}` of {}: {message}", self.kind),
         )
         .at(self.file, span)
         .label("wrong type");
-        if let Some(node) = node {
-            if message.contains("expected a string") && node.style == Style::Plain {
-                let raw = self.file.text().get(span.start..span.end).unwrap_or("");
-                let reading = match &node.content {
-                    Content::Float(f) => format!("the number {f}"),
-                    Content::Int(i) => format!("the number {i}"),
-                    Content::UInt(u) => format!("the number {u}"),
-                    Content::Bool(b) => format!("the boolean {b}"),
-                    Content::Null => "null".to_owned(),
-                    _ => "something other than a string".to_owned(),
-                };
-                diagnostic = diagnostic.help(format!(
-                    "YAML reads unquoted `{raw}` as {reading}; quote it: \"{raw}\""
-                ));
-            }
+        if let Some(node) = node.filter(|_| !secret_value)
+            && message.contains("expected a string")
+            && node.style == Style::Plain
+        {
+            let raw = self.file.text().get(span.start..span.end).unwrap_or("");
+            let reading = match &node.content {
+                Content::Float(f) => format!("the number {f}"),
+                Content::Int(i) => format!("the number {i}"),
+                Content::UInt(u) => format!("the number {u}"),
+                Content::Bool(b) => format!("the boolean {b}"),
+                Content::Null => "null".to_owned(),
+                _ => "something other than a string".to_owned(),
+            };
+            diagnostic = diagnostic.help(format!(
+                "YAML reads unquoted `{raw}` as {reading}; quote it: \"{raw}\""
+            ));
         }
         self.diagnostics.push(diagnostic);
     }
@@ -468,7 +480,12 @@ fn hide_secret_values(root: &Node, file: &mut SourceFile) {
     }
 }
 
-fn collect_files(path: &Path, explicit: bool, out: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagnostic>) {
+fn collect_files(
+    path: &Path,
+    explicit: bool,
+    out: &mut Vec<PathBuf>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
     let metadata = match fs_err::metadata(path) {
         Ok(metadata) => metadata,
         Err(error) => {
@@ -490,7 +507,11 @@ fn collect_files(path: &Path, explicit: bool, out: &mut Vec<PathBuf>, diagnostic
         let mut children: Vec<PathBuf> = entries
             .filter_map(Result::ok)
             .filter(|entry| !entry.file_name().to_string_lossy().starts_with('.'))
-            .filter(|entry| entry.file_type().is_ok_and(|kind| !kind.is_symlink() || entry.path().is_file()))
+            .filter(|entry| {
+                entry
+                    .file_type()
+                    .is_ok_and(|kind| !kind.is_symlink() || entry.path().is_file())
+            })
             .map(|entry| entry.path())
             .collect();
         children.sort();
@@ -531,7 +552,10 @@ mod tests {
         let image = warehouse.spec.subscriptions[0].image.as_ref().unwrap();
         assert_eq!(image.discovery_limit, 20);
         assert!(image.strict_semvers);
-        assert_eq!(image.image_selection_strategy, ImageSelectionStrategy::SemVer);
+        assert_eq!(
+            image.image_selection_strategy,
+            ImageSelectionStrategy::SemVer
+        );
     }
 
     #[test]
@@ -543,7 +567,11 @@ mod tests {
         assert_eq!(diagnostic.code(), "G0005");
         assert_eq!(diagnostic.help.as_deref(), Some("did you mean `repoURL`?"));
         assert_eq!(diagnostic.location.as_ref().unwrap().line_col(), (8, 7));
-        assert_eq!(set.resources.len(), 1, "unknown fields do not drop the resource");
+        assert_eq!(
+            set.resources.len(),
+            1,
+            "unknown fields do not drop the resource"
+        );
     }
 
     #[test]
@@ -554,7 +582,10 @@ mod tests {
         let diagnostic = &set.diagnostics[0];
         assert_eq!(diagnostic.code(), "G0006");
         assert_eq!(diagnostic.location.as_ref().unwrap().line_col(), (8, 12));
-        assert!(diagnostic.help.as_deref().unwrap().contains("\"1.10\""), "{diagnostic:?}");
+        assert!(
+            diagnostic.help.as_deref().unwrap().contains("\"1.10\""),
+            "{diagnostic:?}"
+        );
     }
 
     #[test]
@@ -574,7 +605,11 @@ mod tests {
         );
         let diagnostic = &set.diagnostics[0];
         assert_eq!(diagnostic.code(), "G0007");
-        assert!(diagnostic.message.contains("`repoURL`"), "{}", diagnostic.message);
+        assert!(
+            diagnostic.message.contains("`repoURL`"),
+            "{}",
+            diagnostic.message
+        );
         assert_eq!(diagnostic.location.as_ref().unwrap().line_col(), (8, 7));
     }
 }

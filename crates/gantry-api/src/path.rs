@@ -136,10 +136,10 @@ pub fn value_span(root: &Node, path: &FieldPath) -> Span {
 /// The span of the key that ends `path` (for "unknown field" findings), falling back to
 /// [`value_span`].
 pub fn key_span(root: &Node, path: &FieldPath) -> Span {
-    if let Some(Segment::Key(key)) = path.0.last() {
-        if let Some(entry) = node_at(root, &path.parent()).and_then(|parent| parent.entry(key)) {
-            return entry.key_span;
-        }
+    if let Some(Segment::Key(key)) = path.0.last()
+        && let Some(entry) = node_at(root, &path.parent()).and_then(|parent| parent.entry(key))
+    {
+        return entry.key_span;
     }
     value_span(root, path)
 }
@@ -153,7 +153,10 @@ mod tests {
         let path = FieldPath::parse("spec.steps[2].config.path");
         assert_eq!(path.to_string(), "spec.steps[2].config.path");
         assert_eq!(
-            FieldPath::root().key("metadata").key("kargo.akuity.io/x").to_string(),
+            FieldPath::root()
+                .key("metadata")
+                .key("kargo.akuity.io/x")
+                .to_string(),
             "metadata[\"kargo.akuity.io/x\"]"
         );
     }
@@ -163,7 +166,10 @@ mod tests {
         let (docs, _) = crate::yaml::parse_stream("spec:\n  steps:\n  - uses: x\n");
         let root = &docs[0].root;
         let step = node_at(root, &FieldPath::parse("spec.steps[0]")).unwrap();
-        assert_eq!(value_span(root, &FieldPath::parse("spec.steps[0].config")), step.span);
+        assert_eq!(
+            value_span(root, &FieldPath::parse("spec.steps[0].config")),
+            step.span
+        );
         assert!(node_at(root, &FieldPath::parse("spec.steps[1]")).is_none());
     }
 }

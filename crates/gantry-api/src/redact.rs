@@ -63,7 +63,10 @@ mod tests {
         );
         assert_eq!(url("https://@gitlab.com/x"), "https://***@gitlab.com/x");
         assert_eq!(url("https://github.com/x"), "https://github.com/x");
-        assert_eq!(url("see ssh://git@h/x and https://t@h/y"), "see ssh://***@h/x and https://***@h/y");
+        assert_eq!(
+            url("see ssh://git@h/x and https://t@h/y"),
+            "see ssh://***@h/x and https://***@h/y"
+        );
         assert!(has_credentials("https://t@h/y"));
         assert!(!has_credentials("git@github.com:a/b.git"));
     }

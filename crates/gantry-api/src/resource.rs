@@ -126,6 +126,10 @@ impl fmt::Display for Kind {
 /// The typed object.
 #[derive(Clone, Debug, PartialEq)]
 #[expect(missing_docs, reason = "one variant per kind, named after it")]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "resources are few and live as long as the set"
+)]
 pub enum Object {
     Project(Project),
     ProjectConfig(ProjectConfig),

@@ -78,9 +78,10 @@ impl SourceFile {
         }
         // Masking whole UTF-8 sequences keeps the text valid; a span that cut a character
         // in half would not, so fall back to a lossy conversion in that case.
-        Cow::Owned(String::from_utf8(bytes).unwrap_or_else(|error| {
-            String::from_utf8_lossy(error.as_bytes()).into_owned()
-        }))
+        Cow::Owned(
+            String::from_utf8(bytes)
+                .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned()),
+        )
     }
 
     /// 1-based line and column (in characters) of a byte offset.

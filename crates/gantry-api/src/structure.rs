@@ -30,7 +30,8 @@ static IMAGE_REPO: LazyLock<Regex> = LazyLock::new(|| {
     .expect("constant pattern compiles")
 });
 static CHART_REPO: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(https?|oci)://[A-Za-z0-9.\-_]+(:[0-9]+)?(/.*)?$").expect("constant pattern compiles")
+    Regex::new(r"^(https?|oci)://[A-Za-z0-9.\-_]+(:[0-9]+)?(/.*)?$")
+        .expect("constant pattern compiles")
 });
 static BRANCH: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^[a-zA-Z0-9]([a-zA-Z0-9._/-]*[a-zA-Z0-9_-])?$").expect("constant pattern compiles")
@@ -81,7 +82,11 @@ fn duplicates(set: &ResourceSet, out: &mut Vec<Diagnostic>) {
         if resource.name.is_empty() {
             continue;
         }
-        let key = (resource.kind, resource.namespace.as_deref(), resource.name.as_str());
+        let key = (
+            resource.kind,
+            resource.namespace.as_deref(),
+            resource.name.as_str(),
+        );
         if let Some(first) = seen.get(&key) {
             out.push(
                 Diagnostic::new(
@@ -105,13 +110,24 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn report(&mut self, check: &'static Check, path: &FieldPath, message: impl Into<String>) -> &mut Diagnostic {
-        let diagnostic = Diagnostic::new(check, message).at_location(Some(self.resource.location(path)));
+    fn report(
+        &mut self,
+        check: &'static Check,
+        path: &FieldPath,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
+        let diagnostic =
+            Diagnostic::new(check, message).at_location(Some(self.resource.location(path)));
         self.out.push(diagnostic);
         self.out.last_mut().expect("just pushed")
     }
 
-    fn report_key(&mut self, check: &'static Check, path: &FieldPath, message: impl Into<String>) -> &mut Diagnostic {
+    fn report_key(
+        &mut self,
+        check: &'static Check,
+        path: &FieldPath,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
         let diagnostic =
             Diagnostic::new(check, message).at_location(Some(self.resource.key_location(path)));
         self.out.push(diagnostic);
@@ -136,16 +152,28 @@ impl Checker<'_> {
                             "move them to `kind: ProjectConfig` with `metadata: {{name: {name}, namespace: {name}}}` and `spec.promotionPolicies`, using `stageSelector: {{name: <stage>}}`"
                         ));
                     }
-                    self.policies(&spec.promotion_policies, &FieldPath::parse("spec.promotionPolicies"), false);
+                    self.policies(
+                        &spec.promotion_policies,
+                        &FieldPath::parse("spec.promotionPolicies"),
+                        false,
+                    );
                 }
             }
             Object::ProjectConfig(config) => {
-                self.policies(&config.spec.promotion_policies, &FieldPath::parse("spec.promotionPolicies"), true);
+                self.policies(
+                    &config.spec.promotion_policies,
+                    &FieldPath::parse("spec.promotionPolicies"),
+                    true,
+                );
             }
             Object::ClusterConfig(_) => {
                 if resource.name != "cluster" {
-                    self.report(&diagnostic::INVALID_NAME, &FieldPath::parse("metadata.name"), "a ClusterConfig must be named `cluster`")
-                        .set_help("set `metadata.name: cluster`; any other ClusterConfig is ignored");
+                    self.report(
+                        &diagnostic::INVALID_NAME,
+                        &FieldPath::parse("metadata.name"),
+                        "a ClusterConfig must be named `cluster`",
+                    )
+                    .set_help("set `metadata.name: cluster`; any other ClusterConfig is ignored");
                 }
             }
             Object::Warehouse(warehouse) => self.warehouse(warehouse),
@@ -154,14 +182,24 @@ impl Checker<'_> {
                 let path = FieldPath::parse("spec");
                 self.vars(&task.spec.vars, &path.key("vars"));
                 if task.spec.steps.is_empty() {
-                    self.report(&diagnostic::EMPTY_LIST, &path.key("steps"), format!("{} has no steps", resource.kind))
-                        .set_help("add at least one step, such as `- uses: git-clone`");
+                    self.report(
+                        &diagnostic::EMPTY_LIST,
+                        &path.key("steps"),
+                        format!("{} has no steps", resource.kind),
+                    )
+                    .set_help("add at least one step, such as `- uses: git-clone`");
                 }
                 for (index, step) in task.spec.steps.iter().enumerate() {
                     let step_path = path.key("steps").index(index);
                     if step.task.is_some() {
-                        self.report_key(&diagnostic::NESTED_TASK, &step_path.key("task"), "a task step cannot refer to another task")
-                            .set_help("inline the other task's steps here; tasks are inflated one level only");
+                        self.report_key(
+                            &diagnostic::NESTED_TASK,
+                            &step_path.key("task"),
+                            "a task step cannot refer to another task",
+                        )
+                        .set_help(
+                            "inline the other task's steps here; tasks are inflated one level only",
+                        );
                         continue;
                     }
                     self.step(step, &step_path);
@@ -170,30 +208,64 @@ impl Checker<'_> {
             Object::Promotion(promotion) => {
                 let spec = &promotion.spec;
                 if spec.stage.is_empty() {
-                    self.report(&diagnostic::MISSING_FIELD, &FieldPath::parse("spec.stage"), "a Promotion needs `spec.stage`");
+                    self.report(
+                        &diagnostic::MISSING_FIELD,
+                        &FieldPath::parse("spec.stage"),
+                        "a Promotion needs `spec.stage`",
+                    );
                 }
                 if spec.freight.is_some() == spec.origin.is_some() {
-                    self.report(&diagnostic::FIELD_COMBINATION, &FieldPath::parse("spec"), "a Promotion needs exactly one of `spec.freight` and `spec.origin`");
+                    self.report(
+                        &diagnostic::FIELD_COMBINATION,
+                        &FieldPath::parse("spec"),
+                        "a Promotion needs exactly one of `spec.freight` and `spec.origin`",
+                    );
                 }
             }
             Object::Freight(freight) => {
                 if freight.origin.kind != "Warehouse" {
-                    self.report(&diagnostic::INVALID_ENUM, &FieldPath::parse("origin.kind"), format!("Freight origin kind `{}` is not supported", freight.origin.kind))
-                        .set_help("the only origin kind is `Warehouse`");
+                    self.report(
+                        &diagnostic::INVALID_ENUM,
+                        &FieldPath::parse("origin.kind"),
+                        format!(
+                            "Freight origin kind `{}` is not supported",
+                            freight.origin.kind
+                        ),
+                    )
+                    .set_help("the only origin kind is `Warehouse`");
                 }
-                if freight.commits.is_empty() && freight.images.is_empty() && freight.charts.is_empty() && freight.artifacts.is_empty() {
-                    self.report(&diagnostic::EMPTY_LIST, &FieldPath::root(), "Freight must reference at least one artifact")
-                        .set_help("add `images`, `commits`, `charts` or `artifacts`");
+                if freight.commits.is_empty()
+                    && freight.images.is_empty()
+                    && freight.charts.is_empty()
+                    && freight.artifacts.is_empty()
+                {
+                    self.report(
+                        &diagnostic::EMPTY_LIST,
+                        &FieldPath::root(),
+                        "Freight must reference at least one artifact",
+                    )
+                    .set_help("add `images`, `commits`, `charts` or `artifacts`");
                 }
             }
             Object::Application(application) => {
                 let spec = &application.spec;
-                if spec.source.is_none() && spec.sources.is_empty() && spec.source_hydrator.is_none() {
-                    self.report(&diagnostic::MISSING_FIELD, &FieldPath::parse("spec"), "an Application needs `spec.source` or `spec.sources`");
+                if spec.source.is_none()
+                    && spec.sources.is_empty()
+                    && spec.source_hydrator.is_none()
+                {
+                    self.report(
+                        &diagnostic::MISSING_FIELD,
+                        &FieldPath::parse("spec"),
+                        "an Application needs `spec.source` or `spec.sources`",
+                    );
                 }
                 if spec.destination.server.is_some() && spec.destination.name.is_some() {
-                    self.report(&diagnostic::FIELD_COMBINATION, &FieldPath::parse("spec.destination"), "`destination.server` and `destination.name` are mutually exclusive")
-                        .set_help("keep one of them");
+                    self.report(
+                        &diagnostic::FIELD_COMBINATION,
+                        &FieldPath::parse("spec.destination"),
+                        "`destination.server` and `destination.name` are mutually exclusive",
+                    )
+                    .set_help("keep one of them");
                 }
             }
             Object::ResourceGraphDefinition(rgd) => {
@@ -202,21 +274,42 @@ impl Checker<'_> {
                     && schema.kind.starts_with(|c: char| c.is_ascii_uppercase())
                     && schema.kind.chars().all(|c| c.is_ascii_alphanumeric());
                 if !kind_ok {
-                    self.report(&diagnostic::INVALID_PATTERN, &FieldPath::parse("spec.schema.kind"), format!("`{}` is not a valid kind", schema.kind))
-                        .set_help("use UpperCamelCase letters and digits, such as `WebApplication`");
+                    self.report(
+                        &diagnostic::INVALID_PATTERN,
+                        &FieldPath::parse("spec.schema.kind"),
+                        format!("`{}` is not a valid kind", schema.kind),
+                    )
+                    .set_help("use UpperCamelCase letters and digits, such as `WebApplication`");
                 }
                 let mut ids: HashMap<&str, usize> = HashMap::new();
                 for (index, node) in rgd.spec.resources.iter().enumerate() {
                     let path = FieldPath::parse("spec.resources").index(index);
                     if !RGD_ID.is_match(&node.id) {
-                        self.report(&diagnostic::INVALID_PATTERN, &path.key("id"), format!("resource id `{}` is not lowerCamelCase", node.id))
-                            .set_help("ids match ^[a-z][a-zA-Z0-9]*$, such as `deployment` or `webService`");
+                        self.report(
+                            &diagnostic::INVALID_PATTERN,
+                            &path.key("id"),
+                            format!("resource id `{}` is not lowerCamelCase", node.id),
+                        )
+                        .set_help(
+                            "ids match ^[a-z][a-zA-Z0-9]*$, such as `deployment` or `webService`",
+                        );
                     }
                     if ids.insert(&node.id, index).is_some() {
-                        self.report(&diagnostic::DUPLICATE_RESOURCE, &path.key("id"), format!("resource id `{}` is used twice", node.id));
+                        self.report(
+                            &diagnostic::DUPLICATE_RESOURCE,
+                            &path.key("id"),
+                            format!("resource id `{}` is used twice", node.id),
+                        );
                     }
                     if node.template.is_some() == node.external_ref.is_some() {
-                        self.report(&diagnostic::FIELD_COMBINATION, &path, format!("resource `{}` needs exactly one of `template` and `externalRef`", node.id));
+                        self.report(
+                            &diagnostic::FIELD_COMBINATION,
+                            &path,
+                            format!(
+                                "resource `{}` needs exactly one of `template` and `externalRef`",
+                                node.id
+                            ),
+                        );
                     }
                 }
             }
@@ -224,7 +317,10 @@ impl Checker<'_> {
                 if let Some(cred_type) = secret.metadata.labels.get(kargo::LABEL_CRED_TYPE) {
                     if !["git", "helm", "image", "generic"].contains(&cred_type.as_str()) {
                         self.report(&diagnostic::INVALID_ENUM, &FieldPath::parse("metadata.labels"), format!("credential type `{cred_type}` is not one of git, helm, image, generic"));
-                    } else if cred_type != "generic" && secret.value("repoURL").is_none() && secret.value("repoURLPattern").is_none() {
+                    } else if cred_type != "generic"
+                        && secret.value("repoURL").is_none()
+                        && secret.value("repoURLPattern").is_none()
+                    {
                         self.report(&diagnostic::MISSING_FIELD, &FieldPath::root(), format!("a `{cred_type}` credential Secret needs a `repoURL` (or `repoURLPattern`) key"))
                             .set_help("add `stringData: {repoURL: https://host/org/repo.git, username: ..., password: ...}`");
                     }
@@ -239,26 +335,38 @@ impl Checker<'_> {
         let path = FieldPath::parse("metadata.name");
         if resource.name.is_empty() {
             if resource.kind != Kind::Promotion || resource.metadata().generate_name.is_none() {
-                self.report(&diagnostic::INVALID_NAME, &path, format!("{} has no `metadata.name`", resource.kind))
-                    .set_help("every resource needs a name: lowercase letters, digits, `-` and `.`");
+                self.report(
+                    &diagnostic::INVALID_NAME,
+                    &path,
+                    format!("{} has no `metadata.name`", resource.kind),
+                )
+                .set_help("every resource needs a name: lowercase letters, digits, `-` and `.`");
             }
         } else if !is_dns_subdomain(&resource.name) {
             self.report(&diagnostic::INVALID_NAME, &path, format!("`{}` is not a valid Kubernetes name", resource.name))
                 .set_label("invalid name")
                 .set_help("names use lowercase letters, digits, `-` and `.`, start and end with a letter or digit, at most 253 characters");
         }
-        if let Some(namespace) = &resource.metadata().namespace {
-            if resource.kind.is_namespaced() && !is_dns_label(namespace) {
-                self.report(&diagnostic::INVALID_NAME, &FieldPath::parse("metadata.namespace"), format!("`{namespace}` is not a valid namespace name"))
-                    .set_help("namespaces use lowercase letters, digits and `-`, at most 63 characters");
-            }
+        if let Some(namespace) = &resource.metadata().namespace
+            && resource.kind.is_namespaced()
+            && !is_dns_label(namespace)
+        {
+            self.report(
+                &diagnostic::INVALID_NAME,
+                &FieldPath::parse("metadata.namespace"),
+                format!("`{namespace}` is not a valid namespace name"),
+            )
+            .set_help("namespaces use lowercase letters, digits and `-`, at most 63 characters");
         }
     }
 
     fn enum_value(&mut self, path: &FieldPath, value: &str, allowed: &[&str], what: &str) {
-        let mut diagnostic = Diagnostic::new(&diagnostic::INVALID_ENUM, format!("`{value}` is not a valid {what}"))
-            .at_location(Some(self.resource.location(path)))
-            .label(format!("expected one of {}", allowed.join(", ")));
+        let mut diagnostic = Diagnostic::new(
+            &diagnostic::INVALID_ENUM,
+            format!("`{value}` is not a valid {what}"),
+        )
+        .at_location(Some(self.resource.location(path)))
+        .label(format!("expected one of {}", allowed.join(", ")));
         if let Some(candidate) = suggest::similar(value, allowed.iter().copied()) {
             diagnostic.set_help(format!("did you mean `{candidate}`?"));
         }
@@ -267,25 +375,47 @@ impl Checker<'_> {
 
     fn duration(&mut self, path: &FieldPath, value: &str) {
         if !is_duration(value) {
-            self.report(&diagnostic::INVALID_DURATION, path, format!("`{value}` is not a valid duration"))
-                .set_label("expected a duration")
-                .set_help("use Go duration syntax with h, m and s units, such as `5m0s`, `1h` or `90s`");
+            self.report(
+                &diagnostic::INVALID_DURATION,
+                path,
+                format!("`{value}` is not a valid duration"),
+            )
+            .set_label("expected a duration")
+            .set_help(
+                "use Go duration syntax with h, m and s units, such as `5m0s`, `1h` or `90s`",
+            );
         }
     }
 
     fn discovery_limit(&mut self, path: &FieldPath, value: i64) {
         if !(1..=100).contains(&value) {
-            self.report(&diagnostic::OUT_OF_RANGE, path, format!("discoveryLimit {value} is out of range"))
-                .set_label("must be between 1 and 100")
-                .set_help("the default is 20");
+            self.report(
+                &diagnostic::OUT_OF_RANGE,
+                path,
+                format!("discoveryLimit {value} is out of range"),
+            )
+            .set_label("must be between 1 and 100")
+            .set_help("the default is 20");
         }
     }
 
     fn regexes(&mut self, path: &FieldPath, patterns: &[String]) {
         for (index, pattern) in patterns.iter().enumerate() {
+            self.regex(&path.index(index), pattern);
+        }
+    }
+
+    fn regex(&mut self, path: &FieldPath, pattern: &str) {
+        {
             if let Err(error) = Regex::new(pattern) {
-                let reason = error.to_string().lines().last().unwrap_or_default().trim().to_owned();
-                self.report(&diagnostic::INVALID_REGEX, &path.index(index), format!("regular expression does not compile: {reason}"))
+                let reason = error
+                    .to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned();
+                self.report(&diagnostic::INVALID_REGEX, path, format!("regular expression does not compile: {reason}"))
                     .set_help("use RE2 syntax (Go regexp); it is matched unanchored, so add ^ and $ to match whole tags");
             }
         }
@@ -301,10 +431,17 @@ impl Checker<'_> {
             }
             if let Some(first) = seen.insert(&var.name, index) {
                 let first_location = self.resource.location(&path.index(first).key("name"));
-                self.report(&diagnostic::FIELD_COMBINATION, &var_path, format!("var `{}` is defined twice; the later one wins", var.name))
-                    .set_severity(diagnostic::Severity::Warning);
+                self.report(
+                    &diagnostic::FIELD_COMBINATION,
+                    &var_path,
+                    format!("var `{}` is defined twice; the later one wins", var.name),
+                )
+                .set_severity(diagnostic::Severity::Warning);
                 if let Some(last) = self.out.last_mut() {
-                    last.related.push(diagnostic::Related { location: first_location, message: "first defined here".to_owned() });
+                    last.related.push(diagnostic::Related {
+                        location: first_location,
+                        message: "first defined here".to_owned(),
+                    });
                 }
             }
         }
@@ -315,17 +452,27 @@ impl Checker<'_> {
             let policy_path = path.index(index);
             match (&policy.stage, &policy.stage_selector) {
                 (Some(_), Some(_)) | (None, None) => {
-                    self.report(&diagnostic::FIELD_COMBINATION, &policy_path, "a promotion policy needs exactly one of `stage` and `stageSelector`");
+                    self.report(
+                        &diagnostic::FIELD_COMBINATION,
+                        &policy_path,
+                        "a promotion policy needs exactly one of `stage` and `stageSelector`",
+                    );
                 }
                 (Some(stage), None) if modern => {
-                    self.report_key(&diagnostic::DEPRECATED_FIELD, &policy_path.key("stage"), "`stage` is deprecated in promotion policies")
-                        .set_help(format!("use `stageSelector: {{name: {stage}}}`"));
+                    self.report_key(
+                        &diagnostic::DEPRECATED_FIELD,
+                        &policy_path.key("stage"),
+                        "`stage` is deprecated in promotion policies",
+                    )
+                    .set_help(format!("use `stageSelector: {{name: {stage}}}`"));
                 }
                 (_, Some(selector)) => {
                     if let Some(name) = &selector.name {
-                        let pattern = name.strip_prefix("regex:").or_else(|| name.strip_prefix("regexp:"));
+                        let pattern = name
+                            .strip_prefix("regex:")
+                            .or_else(|| name.strip_prefix("regexp:"));
                         if let Some(pattern) = pattern {
-                            self.regexes(&policy_path.key("stageSelector").key("name").parent(), &[pattern.to_owned()]);
+                            self.regex(&policy_path.key("stageSelector").key("name"), pattern);
                         }
                     }
                 }
@@ -339,7 +486,12 @@ impl Checker<'_> {
         let path = FieldPath::parse("spec");
         self.duration(&path.key("interval"), &spec.interval);
         if let kargo::FreightCreationPolicy::Unknown(value) = &spec.freight_creation_policy {
-            self.enum_value(&path.key("freightCreationPolicy"), value, kargo::FreightCreationPolicy::VALUES, "freightCreationPolicy");
+            self.enum_value(
+                &path.key("freightCreationPolicy"),
+                value,
+                kargo::FreightCreationPolicy::VALUES,
+                "freightCreationPolicy",
+            );
         }
         if spec.subscriptions.is_empty() {
             self.report(&diagnostic::EMPTY_LIST, &path.key("subscriptions"), "a Warehouse needs at least one subscription")
@@ -354,22 +506,37 @@ impl Checker<'_> {
                 let message = if types.is_empty() {
                     "subscription has no type".to_owned()
                 } else {
-                    format!("subscription has {} types ({}); it needs exactly one", types.len(), types.join(", "))
+                    format!(
+                        "subscription has {} types ({}); it needs exactly one",
+                        types.len(),
+                        types.join(", ")
+                    )
                 };
                 self.report(&diagnostic::SUBSCRIPTION_TYPE, &sub_path, message)
                     .set_help("each list item is one of `image:`, `git:` or `chart:`; make a separate item for each");
             }
             if let Some(name) = &subscription.name {
                 if !is_dns_label(name) {
-                    self.report(&diagnostic::INVALID_NAME, &sub_path.key("name"), format!("subscription name `{name}` is not a valid DNS label"));
+                    self.report(
+                        &diagnostic::INVALID_NAME,
+                        &sub_path.key("name"),
+                        format!("subscription name `{name}` is not a valid DNS label"),
+                    );
                 }
                 if names.insert(name, index).is_some() {
-                    self.report(&diagnostic::DUPLICATE_RESOURCE, &sub_path.key("name"), format!("subscription name `{name}` is used twice in this Warehouse"));
+                    self.report(
+                        &diagnostic::DUPLICATE_RESOURCE,
+                        &sub_path.key("name"),
+                        format!("subscription name `{name}` is used twice in this Warehouse"),
+                    );
                 }
             }
             if let Some(image) = &subscription.image {
                 self.image_subscription(image, &sub_path.key("image"));
-                if repos.insert(("image", image.repo_url.clone()), index).is_some() {
+                if repos
+                    .insert(("image", image.repo_url.clone()), index)
+                    .is_some()
+                {
                     self.report(&diagnostic::FIELD_COMBINATION, &sub_path.key("image").key("repoURL"), format!("image repository `{}` is subscribed twice", image.repo_url))
                         .set_help("a Warehouse may subscribe to a repository once per type; use a second Warehouse");
                 }
@@ -397,34 +564,68 @@ impl Checker<'_> {
         if !IMAGE_REPO.is_match(repo) {
             let help = if repo.contains("://") {
                 "write the repository without a scheme, such as `ghcr.io/org/app`".to_owned()
-            } else if repo.rsplit('/').next().is_some_and(|last| last.contains(':') || last.contains('@')) {
+            } else if repo
+                .rsplit('/')
+                .next()
+                .is_some_and(|last| last.contains(':') || last.contains('@'))
+            {
                 "remove the tag or digest: the Warehouse discovers tags itself".to_owned()
             } else {
                 "use a repository reference such as `docker.io/library/nginx`".to_owned()
             };
-            self.report(&diagnostic::INVALID_PATTERN, &path.key("repoURL"), format!("`{}` is not a valid image repository", crate::redact::url(repo)))
-                .set_help(help);
+            self.report(
+                &diagnostic::INVALID_PATTERN,
+                &path.key("repoURL"),
+                format!(
+                    "`{}` is not a valid image repository",
+                    crate::redact::url(repo)
+                ),
+            )
+            .set_help(help);
         }
         if let ImageSelectionStrategy::Unknown(value) = &image.image_selection_strategy {
-            self.enum_value(&path.key("imageSelectionStrategy"), value, ImageSelectionStrategy::VALUES, "imageSelectionStrategy");
+            self.enum_value(
+                &path.key("imageSelectionStrategy"),
+                value,
+                ImageSelectionStrategy::VALUES,
+                "imageSelectionStrategy",
+            );
         }
         if image.semver_constraint.is_some() {
             let replacement = image.semver_constraint.clone().unwrap_or_default();
-            self.report_key(&diagnostic::REMOVED_FIELD, &path.key("semverConstraint"), "`semverConstraint` was removed from image subscriptions in Kargo v1.9")
-                .set_label("no longer read")
-                .set_help(format!("rename it to `constraint: {replacement}`"));
+            self.report_key(
+                &diagnostic::REMOVED_FIELD,
+                &path.key("semverConstraint"),
+                "`semverConstraint` was removed from image subscriptions in Kargo v1.9",
+            )
+            .set_label("no longer read")
+            .set_help(format!("rename it to `constraint: {replacement}`"));
         }
         if image.allow_tags.is_some() {
-            self.report_key(&diagnostic::REMOVED_FIELD, &path.key("allowTags"), "`allowTags` makes discovery fail since Kargo v1.11")
-                .set_help("use `allowTagsRegexes: [\"<regex>\"]`");
+            self.report_key(
+                &diagnostic::REMOVED_FIELD,
+                &path.key("allowTags"),
+                "`allowTags` makes discovery fail since Kargo v1.11",
+            )
+            .set_help("use `allowTagsRegexes: [\"<regex>\"]`");
         }
         if image.ignore_tags.is_some() {
-            self.report_key(&diagnostic::REMOVED_FIELD, &path.key("ignoreTags"), "`ignoreTags` makes discovery fail since Kargo v1.11")
-                .set_help("use `ignoreTagsRegexes: [\"^<tag>$\"]`");
+            self.report_key(
+                &diagnostic::REMOVED_FIELD,
+                &path.key("ignoreTags"),
+                "`ignoreTags` makes discovery fail since Kargo v1.11",
+            )
+            .set_help("use `ignoreTagsRegexes: [\"^<tag>$\"]`");
         }
-        if image.image_selection_strategy == ImageSelectionStrategy::Digest && image.constraint.as_deref().is_none_or(str::is_empty) {
-            self.report(&diagnostic::FIELD_COMBINATION, path, "the Digest strategy needs `constraint`: the mutable tag to follow")
-                .set_help("add `constraint: latest` (or whichever tag moves)");
+        if image.image_selection_strategy == ImageSelectionStrategy::Digest
+            && image.constraint.as_deref().is_none_or(str::is_empty)
+        {
+            self.report(
+                &diagnostic::FIELD_COMBINATION,
+                path,
+                "the Digest strategy needs `constraint`: the mutable tag to follow",
+            )
+            .set_help("add `constraint: latest` (or whichever tag moves)");
         }
         self.regexes(&path.key("allowTagsRegexes"), &image.allow_tags_regexes);
         self.regexes(&path.key("ignoreTagsRegexes"), &image.ignore_tags_regexes);
@@ -432,8 +633,12 @@ impl Checker<'_> {
         if let Some(platform) = &image.platform {
             let parts: Vec<&str> = platform.split('/').collect();
             if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.is_empty()) {
-                self.report(&diagnostic::INVALID_PATTERN, &path.key("platform"), format!("`{platform}` is not a platform"))
-                    .set_help("use os/arch[/variant], such as `linux/amd64` or `linux/arm64/v8`");
+                self.report(
+                    &diagnostic::INVALID_PATTERN,
+                    &path.key("platform"),
+                    format!("`{platform}` is not a platform"),
+                )
+                .set_help("use os/arch[/variant], such as `linux/amd64` or `linux/arm64/v8`");
             }
         }
     }
@@ -441,25 +646,49 @@ impl Checker<'_> {
     fn git_subscription(&mut self, git: &GitSubscription, path: &FieldPath) {
         self.git_url(&path.key("repoURL"), &git.repo_url);
         if let CommitSelectionStrategy::Unknown(value) = &git.commit_selection_strategy {
-            self.enum_value(&path.key("commitSelectionStrategy"), value, CommitSelectionStrategy::VALUES, "commitSelectionStrategy");
+            self.enum_value(
+                &path.key("commitSelectionStrategy"),
+                value,
+                CommitSelectionStrategy::VALUES,
+                "commitSelectionStrategy",
+            );
         }
         if let Some(branch) = &git.branch {
             if branch.is_empty() || branch.len() > 255 || !BRANCH.is_match(branch) {
-                self.report(&diagnostic::INVALID_PATTERN, &path.key("branch"), format!("`{branch}` is not a valid branch name"));
+                self.report(
+                    &diagnostic::INVALID_PATTERN,
+                    &path.key("branch"),
+                    format!("`{branch}` is not a valid branch name"),
+                );
             }
             if git.commit_selection_strategy != CommitSelectionStrategy::NewestFromBranch {
-                self.report_key(&diagnostic::FIELD_COMBINATION, &path.key("branch"), format!("`branch` is ignored by the {} strategy", git.commit_selection_strategy))
-                    .set_severity(diagnostic::Severity::Warning)
-                    .set_help("tag strategies look at tags of the whole repository; remove `branch`");
+                self.report_key(
+                    &diagnostic::FIELD_COMBINATION,
+                    &path.key("branch"),
+                    format!(
+                        "`branch` is ignored by the {} strategy",
+                        git.commit_selection_strategy
+                    ),
+                )
+                .set_severity(diagnostic::Severity::Warning)
+                .set_help("tag strategies look at tags of the whole repository; remove `branch`");
             }
         }
         if git.allow_tags.is_some() {
-            self.report_key(&diagnostic::DEPRECATED_FIELD, &path.key("allowTags"), "`allowTags` is deprecated")
-                .set_help("use `allowTagsRegexes: [\"<regex>\"]`");
+            self.report_key(
+                &diagnostic::DEPRECATED_FIELD,
+                &path.key("allowTags"),
+                "`allowTags` is deprecated",
+            )
+            .set_help("use `allowTagsRegexes: [\"<regex>\"]`");
         }
         if git.ignore_tags.is_some() {
-            self.report_key(&diagnostic::DEPRECATED_FIELD, &path.key("ignoreTags"), "`ignoreTags` is deprecated")
-                .set_help("use `ignoreTagsRegexes: [\"^<tag>$\"]`");
+            self.report_key(
+                &diagnostic::DEPRECATED_FIELD,
+                &path.key("ignoreTags"),
+                "`ignoreTags` is deprecated",
+            )
+            .set_help("use `ignoreTagsRegexes: [\"^<tag>$\"]`");
         }
         self.regexes(&path.key("allowTagsRegexes"), &git.allow_tags_regexes);
         self.regexes(&path.key("ignoreTagsRegexes"), &git.ignore_tags_regexes);
@@ -472,16 +701,28 @@ impl Checker<'_> {
         match scheme {
             Some("http" | "https" | "file") => {}
             Some("ssh") => {
-                self.report(&diagnostic::DEPRECATED_FIELD, path, "SSH repository URLs are deprecated (removal in Kargo v1.13)")
-                    .set_help("use an https:// URL with a credential Secret");
+                self.report(
+                    &diagnostic::DEPRECATED_FIELD,
+                    path,
+                    "SSH repository URLs are deprecated (removal in Kargo v1.13)",
+                )
+                .set_help("use an https:// URL with a credential Secret");
             }
             None if scp => {
-                self.report(&diagnostic::DEPRECATED_FIELD, path, "SSH repository URLs are deprecated (removal in Kargo v1.13)")
-                    .set_help("use an https:// URL with a credential Secret");
+                self.report(
+                    &diagnostic::DEPRECATED_FIELD,
+                    path,
+                    "SSH repository URLs are deprecated (removal in Kargo v1.13)",
+                )
+                .set_help("use an https:// URL with a credential Secret");
             }
             _ => {
-                self.report(&diagnostic::INVALID_PATTERN, path, format!("`{}` is not a git repository URL", crate::redact::url(url)))
-                    .set_help("use https://host/org/repo.git");
+                self.report(
+                    &diagnostic::INVALID_PATTERN,
+                    path,
+                    format!("`{}` is not a git repository URL", crate::redact::url(url)),
+                )
+                .set_help("use https://host/org/repo.git");
             }
         }
     }
@@ -489,15 +730,30 @@ impl Checker<'_> {
     fn chart_subscription(&mut self, chart: &ChartSubscription, path: &FieldPath) {
         let repo = &chart.repo_url;
         if !CHART_REPO.is_match(repo) {
-            self.report(&diagnostic::INVALID_PATTERN, &path.key("repoURL"), format!("`{}` is not a chart repository URL", crate::redact::url(repo)))
-                .set_help("use https://charts.example.com or oci://registry/org/chart");
+            self.report(
+                &diagnostic::INVALID_PATTERN,
+                &path.key("repoURL"),
+                format!(
+                    "`{}` is not a chart repository URL",
+                    crate::redact::url(repo)
+                ),
+            )
+            .set_help("use https://charts.example.com or oci://registry/org/chart");
         } else if repo.starts_with("oci://") {
             if chart.name.as_deref().is_some_and(|name| !name.is_empty()) {
-                self.report_key(&diagnostic::FIELD_COMBINATION, &path.key("name"), "`name` must be empty for an oci:// chart repository")
-                    .set_help("the chart name is the last path segment of repoURL");
+                self.report_key(
+                    &diagnostic::FIELD_COMBINATION,
+                    &path.key("name"),
+                    "`name` must be empty for an oci:// chart repository",
+                )
+                .set_help("the chart name is the last path segment of repoURL");
             }
         } else if chart.name.as_deref().is_none_or(str::is_empty) {
-            self.report(&diagnostic::MISSING_FIELD, path, "an HTTP chart repository needs the chart `name`");
+            self.report(
+                &diagnostic::MISSING_FIELD,
+                path,
+                "an HTTP chart repository needs the chart `name`",
+            );
         }
         self.discovery_limit(&path.key("discoveryLimit"), chart.discovery_limit);
     }
@@ -513,7 +769,12 @@ impl Checker<'_> {
         for (index, request) in spec.requested_freight.iter().enumerate() {
             let request_path = path.key("requestedFreight").index(index);
             if request.origin.kind != "Warehouse" {
-                self.enum_value(&request_path.key("origin").key("kind"), &request.origin.kind, &["Warehouse"], "origin kind");
+                self.enum_value(
+                    &request_path.key("origin").key("kind"),
+                    &request.origin.kind,
+                    &["Warehouse"],
+                    "origin kind",
+                );
             }
             let sources = &request.sources;
             let sources_path = request_path.key("sources");
@@ -525,15 +786,31 @@ impl Checker<'_> {
                 self.duration(&sources_path.key("requiredSoakTime"), soak);
             }
             if let kargo::AvailabilityStrategy::Unknown(value) = &sources.availability_strategy {
-                self.enum_value(&sources_path.key("availabilityStrategy"), value, kargo::AvailabilityStrategy::VALUES, "availabilityStrategy");
+                self.enum_value(
+                    &sources_path.key("availabilityStrategy"),
+                    value,
+                    kargo::AvailabilityStrategy::VALUES,
+                    "availabilityStrategy",
+                );
             }
             if let Some(options) = &sources.auto_promotion_options {
-                let policy_path = sources_path.key("autoPromotionOptions").key("selectionPolicy");
+                let policy_path = sources_path
+                    .key("autoPromotionOptions")
+                    .key("selectionPolicy");
                 match &options.selection_policy {
-                    SelectionPolicy::Unknown(value) => self.enum_value(&policy_path, value, SelectionPolicy::VALUES, "selectionPolicy"),
+                    SelectionPolicy::Unknown(value) => self.enum_value(
+                        &policy_path,
+                        value,
+                        SelectionPolicy::VALUES,
+                        "selectionPolicy",
+                    ),
                     SelectionPolicy::MatchUpstream if sources.stages.len() != 1 => {
-                        self.report(&diagnostic::FIELD_COMBINATION, &policy_path, "MatchUpstream needs exactly one upstream Stage")
-                            .set_help("list exactly one Stage in `sources.stages`");
+                        self.report(
+                            &diagnostic::FIELD_COMBINATION,
+                            &policy_path,
+                            "MatchUpstream needs exactly one upstream Stage",
+                        )
+                        .set_help("list exactly one Stage in `sources.stages`");
                     }
                     _ => {}
                 }
@@ -566,8 +843,12 @@ impl Checker<'_> {
             }
             (None, Some(_)) => {
                 if step.continue_on_error || step.retry.is_some() {
-                    self.report(&diagnostic::FIELD_COMBINATION, path, "a task step cannot set `continueOnError` or `retry`")
-                        .set_help("set them on the steps inside the PromotionTask");
+                    self.report(
+                        &diagnostic::FIELD_COMBINATION,
+                        path,
+                        "a task step cannot set `continueOnError` or `retry`",
+                    )
+                    .set_help("set them on the steps inside the PromotionTask");
                 }
             }
         }
@@ -585,10 +866,21 @@ mod tests {
 
     fn codes(text: &str) -> Vec<(String, usize)> {
         let set = ResourceSet::load_str("t.yaml", text, LoadOptions::default());
-        assert!(set.diagnostics.iter().all(|d| d.severity != diagnostic::Severity::Error), "{:?}", set.diagnostics);
+        assert!(
+            set.diagnostics
+                .iter()
+                .all(|d| d.severity != diagnostic::Severity::Error),
+            "{:?}",
+            set.diagnostics
+        );
         check(&set)
             .iter()
-            .map(|d| (d.code().to_owned(), d.location.as_ref().unwrap().line_col().0))
+            .map(|d| {
+                (
+                    d.code().to_owned(),
+                    d.location.as_ref().unwrap().line_col().0,
+                )
+            })
             .collect()
     }
 

@@ -34,7 +34,10 @@ mod tests {
     #[test]
     fn suggestions() {
         assert_eq!(similar("repoUrl", ["repoURL", "branch"]), Some("repoURL"));
-        assert_eq!(similar("yaml-updte", ["yaml-update", "yaml-parse"]), Some("yaml-update"));
+        assert_eq!(
+            similar("yaml-updte", ["yaml-update", "yaml-parse"]),
+            Some("yaml-update")
+        );
         assert_eq!(similar("zzz", ["repoURL", "branch"]), None);
     }
 }

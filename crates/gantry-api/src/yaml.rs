@@ -441,10 +441,10 @@ fn handle(
             builder.root = None;
         }
         Event::DocumentEnd => {
-            if let Some(root) = builder.root.take() {
-                if root.content != Content::Null {
-                    documents.push(Document { root });
-                }
+            if let Some(root) = builder.root.take()
+                && root.content != Content::Null
+            {
+                documents.push(Document { root });
             }
         }
         Event::Scalar(value, style, anchor, tag) => {
@@ -523,7 +523,10 @@ fn handle(
                 return Err(Builder::fail("unbalanced end of mapping", here));
             };
             if let Some((text, key_span, _)) = key {
-                return Err(Builder::fail(format!("key `{text}` has no value"), key_span));
+                return Err(Builder::fail(
+                    format!("key `{text}` has no value"),
+                    key_span,
+                ));
             }
             let end = entries
                 .iter()
@@ -626,10 +629,10 @@ pub fn resolve_plain(text: &str) -> Content {
             return Content::UInt(u);
         }
     }
-    if is_yaml_float(&plain) {
-        if let Ok(f) = plain.parse::<f64>() {
-            return Content::Float(f);
-        }
+    if is_yaml_float(&plain)
+        && let Ok(f) = plain.parse::<f64>()
+    {
+        return Content::Float(f);
     }
     Content::String(text.to_owned())
 }
@@ -790,9 +793,8 @@ mod tests {
         let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..12 {
             let p = i - 1;
-            text.push_str(&format!(
-                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
-            ));
+            let items = vec![format!("*a{p}"); 10].join(", ");
+            std::fmt::Write::write_fmt(&mut text, format_args!("a{i}: &a{i} [{items}]\n")).unwrap();
         }
         let (_, error) = parse_stream(&text);
         assert!(error.unwrap().message.contains("nodes"));

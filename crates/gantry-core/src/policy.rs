@@ -53,7 +53,10 @@ mod tests {
 
     #[test]
     fn selectors_match_by_name_pattern_and_labels() {
-        assert!(name_matches("regex:dev", "frontend-dev-stage"), "regexes are unanchored");
+        assert!(
+            name_matches("regex:dev", "frontend-dev-stage"),
+            "regexes are unanchored"
+        );
         assert!(!name_matches("regex:^dev", "frontend-dev-stage"));
         assert!(name_matches("glob:*-dev-*", "frontend-dev-stage"));
         assert!(!name_matches("regex:(", "x"));

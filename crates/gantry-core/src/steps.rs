@@ -50,7 +50,11 @@ pub const STEP_KINDS: &[StepKind] = &[
         open: true,
         path_in_checkout: false,
     },
-    step("copy", &["inPath", "outPath"], &["inPath", "outPath", "ignore"]),
+    step(
+        "copy",
+        &["inPath", "outPath"],
+        &["inPath", "outPath", "ignore"],
+    ),
     step("delete", &[], &["path", "paths", "pathsAreGlobs", "strict"]),
     step("fail", &[], &["message"]),
     step(
@@ -202,8 +206,16 @@ pub const STEP_KINDS: &[StepKind] = &[
             "insecureSkipTLSVerify",
         ],
     ),
-    in_checkout(step("json-parse", &["path", "outputs"], &["path", "outputs"])),
-    in_checkout(step("json-update", &["path", "updates"], &["path", "updates"])),
+    in_checkout(step(
+        "json-parse",
+        &["path", "outputs"],
+        &["path", "outputs"],
+    )),
+    in_checkout(step(
+        "json-update",
+        &["path", "updates"],
+        &["path", "updates"],
+    )),
     step(
         "kustomize-build",
         &["path", "outPath"],
@@ -228,9 +240,21 @@ pub const STEP_KINDS: &[StepKind] = &[
     ),
     step("set-freight-alias", &["name", "alias"], &["name", "alias"]),
     step("set-metadata", &["updates"], &["updates"]),
-    step("tar", &["inPath", "outPath"], &["inPath", "outPath", "ignore", "gzip"]),
-    in_checkout(step("toml-parse", &["path", "outputs"], &["path", "outputs"])),
-    in_checkout(step("toml-update", &["path", "updates"], &["path", "updates"])),
+    step(
+        "tar",
+        &["inPath", "outPath"],
+        &["inPath", "outPath", "ignore", "gzip"],
+    ),
+    in_checkout(step(
+        "toml-parse",
+        &["path", "outputs"],
+        &["path", "outputs"],
+    )),
+    in_checkout(step(
+        "toml-update",
+        &["path", "updates"],
+        &["path", "updates"],
+    )),
     step(
         "untar",
         &["inPath", "outPath"],
@@ -241,8 +265,16 @@ pub const STEP_KINDS: &[StepKind] = &[
         &["inFiles", "outFile"],
         &["inFiles", "outFile", "ignoreMissingFiles"],
     ),
-    in_checkout(step("yaml-parse", &["path", "outputs"], &["path", "outputs"])),
-    in_checkout(step("yaml-update", &["path", "updates"], &["path", "updates"])),
+    in_checkout(step(
+        "yaml-parse",
+        &["path", "outputs"],
+        &["path", "outputs"],
+    )),
+    in_checkout(step(
+        "yaml-update",
+        &["path", "updates"],
+        &["path", "updates"],
+    )),
 ];
 
 /// Steps documented upstream for the Enterprise build only.
@@ -276,7 +308,11 @@ mod tests {
     #[test]
     fn the_catalogue_has_kargos_35_kinds_sorted_with_required_fields_known() {
         assert_eq!(STEP_KINDS.len(), 35);
-        assert!(STEP_KINDS.windows(2).all(|pair| pair[0].name < pair[1].name));
+        assert!(
+            STEP_KINDS
+                .windows(2)
+                .all(|pair| pair[0].name < pair[1].name)
+        );
         for kind in STEP_KINDS {
             for required in kind.required {
                 assert!(kind.fields.contains(required), "{} {required}", kind.name);

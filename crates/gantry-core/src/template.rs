@@ -126,15 +126,15 @@ pub fn references(body: &str) -> Vec<Located<'_>> {
                     }
                 }
                 "task" => {
-                    if let Some(("outputs", after_outputs)) = member(body, i) {
-                        if let Some((name, end)) = member(body, after_outputs) {
-                            found.push(Located {
-                                reference: Reference::TaskOutput(name),
-                                offset: start,
-                                len: end - start,
-                            });
-                            i = end;
-                        }
+                    if let Some(("outputs", after_outputs)) = member(body, i)
+                        && let Some((name, end)) = member(body, after_outputs)
+                    {
+                        found.push(Located {
+                            reference: Reference::TaskOutput(name),
+                            offset: start,
+                            len: end - start,
+                        });
+                        i = end;
                     }
                 }
                 _ => {}
@@ -153,14 +153,14 @@ fn member(body: &str, at: usize) -> Option<(&str, usize)> {
     let trimmed = rest.trim_start();
     let skipped = rest.len() - trimmed.len();
     let at = at + skipped;
-    if let Some(after) = trimmed.strip_prefix("?.").or_else(|| trimmed.strip_prefix('.')) {
+    if let Some(after) = trimmed
+        .strip_prefix("?.")
+        .or_else(|| trimmed.strip_prefix('.'))
+    {
         let dot_len = trimmed.len() - after.len();
         let after_trim = after.trim_start();
         let start = at + dot_len + (after.len() - after_trim.len());
-        let len = after_trim
-            .bytes()
-            .take_while(|b| is_ident_char(*b))
-            .count();
+        let len = after_trim.bytes().take_while(|b| is_ident_char(*b)).count();
         if len == 0 || !is_ident_start(after_trim.as_bytes()[0]) {
             return None;
         }
@@ -295,8 +295,14 @@ mod tests {
         vars.insert("src".into(), Some("./repo".into()));
         vars.insert("path".into(), Some("${{ vars.src }}/env".into()));
         vars.insert("dynamic".into(), None);
-        assert_eq!(resolve("${{ vars.path }}/x.yaml", &vars).as_deref(), Some("./repo/env/x.yaml"));
-        assert_eq!(resolve("${{ vars['src'] }}", &vars).as_deref(), Some("./repo"));
+        assert_eq!(
+            resolve("${{ vars.path }}/x.yaml", &vars).as_deref(),
+            Some("./repo/env/x.yaml")
+        );
+        assert_eq!(
+            resolve("${{ vars['src'] }}", &vars).as_deref(),
+            Some("./repo")
+        );
         assert_eq!(resolve("${{ vars.dynamic }}", &vars), None);
         assert_eq!(resolve("${{ upper(vars.src) }}", &vars), None);
         assert_eq!(resolve("plain", &vars).as_deref(), Some("plain"));

@@ -18,7 +18,9 @@ pub fn normalize_git(url: &str) -> String {
         return match scheme {
             "http" | "https" => {
                 let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
-                let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+                let host = authority
+                    .rsplit_once('@')
+                    .map_or(authority, |(_, host)| host);
                 if path.is_empty() {
                     format!("{scheme}://{}", strip(host))
                 } else {
@@ -28,11 +30,12 @@ pub fn normalize_git(url: &str) -> String {
             _ => format!("{scheme}://{}", strip(rest)),
         };
     }
-    if let Some((user_host, path)) = lower.split_once(':') {
-        if user_host.contains('@') && !path.starts_with("//") {
-            let path = path.trim_start_matches('/');
-            return format!("ssh://{user_host}/{}", strip(path));
-        }
+    if let Some((user_host, path)) = lower.split_once(':')
+        && user_host.contains('@')
+        && !path.starts_with("//")
+    {
+        let path = path.trim_start_matches('/');
+        return format!("ssh://{user_host}/{}", strip(path));
     }
     lower
 }
@@ -43,10 +46,25 @@ mod tests {
 
     #[test]
     fn git_urls_normalise_like_kargo() {
-        assert_eq!(normalize_git("https://GitHub.com/Org/Repo.git/"), "https://github.com/org/repo");
-        assert_eq!(normalize_git("https://user:tok@github.com/org/repo.git"), "https://github.com/org/repo");
-        assert_eq!(normalize_git("git@github.com:org/repo.git"), "ssh://git@github.com/org/repo");
-        assert_eq!(normalize_git("ssh://git@github.com/org/repo.git"), "ssh://git@github.com/org/repo");
-        assert_eq!(normalize_git("https://h/x?ref=Main"), "https://h/x?ref=Main");
+        assert_eq!(
+            normalize_git("https://GitHub.com/Org/Repo.git/"),
+            "https://github.com/org/repo"
+        );
+        assert_eq!(
+            normalize_git("https://user:tok@github.com/org/repo.git"),
+            "https://github.com/org/repo"
+        );
+        assert_eq!(
+            normalize_git("git@github.com:org/repo.git"),
+            "ssh://git@github.com/org/repo"
+        );
+        assert_eq!(
+            normalize_git("ssh://git@github.com/org/repo.git"),
+            "ssh://git@github.com/org/repo"
+        );
+        assert_eq!(
+            normalize_git("https://h/x?ref=Main"),
+            "https://h/x?ref=Main"
+        );
     }
 }

@@ -144,7 +144,13 @@ pub(crate) fn human(diagnostic: &Diagnostic, color: bool) -> String {
 }
 
 /// The closing line of a human report.
-pub(crate) fn summary(errors: usize, warnings: usize, notes: usize, resources: usize, files: usize) -> String {
+pub(crate) fn summary(
+    errors: usize,
+    warnings: usize,
+    notes: usize,
+    resources: usize,
+    files: usize,
+) -> String {
     let plural = |n: usize, word: &str| {
         if n == 1 {
             format!("{n} {word}")

@@ -20,7 +20,9 @@ fn references(namespace: &Namespace<'_>, out: &mut Vec<Diagnostic>) {
         for (i, request) in stage.spec.requested_freight.iter().enumerate() {
             let path = FieldPath::parse("spec.requestedFreight").index(i);
             let origin = &request.origin;
-            if origin.kind == "Warehouse" && !namespace.warehouses.contains_key(origin.name.as_str()) {
+            if origin.kind == "Warehouse"
+                && !namespace.warehouses.contains_key(origin.name.as_str())
+            {
                 let mut diagnostic = Diagnostic::new(
                     &diagnostic::UNKNOWN_WAREHOUSE,
                     format!("Stage `{}` requests Freight from Warehouse `{}`, which does not exist in this project", resource.name, origin.name),

@@ -60,7 +60,10 @@ impl<'a> Index<'a> {
                     let entry = index.namespaces.entry(namespace).or_default();
                     match object {
                         Object::Warehouse(warehouse) => {
-                            entry.warehouses.entry(name).or_insert((resource, warehouse));
+                            entry
+                                .warehouses
+                                .entry(name)
+                                .or_insert((resource, warehouse));
                         }
                         Object::Stage(stage) => entry.stages.push((resource, stage)),
                         Object::PromotionTask(task) => {

@@ -14,8 +14,8 @@ mod index;
 mod project;
 mod promotion;
 
-use gantry_api::diagnostic::{self, Diagnostic, Severity};
 use gantry_api::ResourceSet;
+use gantry_api::diagnostic::{self, Diagnostic, Severity};
 
 /// The outcome of validating a pipeline.
 #[derive(Debug)]

@@ -56,13 +56,21 @@ pub(crate) fn check(index: &Index<'_>, out: &mut Vec<Diagnostic>) {
         for (resource, config) in &namespace.project_configs {
             if resource.name == *namespace_name {
                 for (i, policy) in config.spec.promotion_policies.iter().enumerate() {
-                    policies.push((resource, FieldPath::parse("spec.promotionPolicies").index(i), policy));
+                    policies.push((
+                        resource,
+                        FieldPath::parse("spec.promotionPolicies").index(i),
+                        policy,
+                    ));
                 }
             }
         }
         if let Some(spec) = &project.spec {
             for (i, policy) in spec.promotion_policies.iter().enumerate() {
-                policies.push((project_resource, FieldPath::parse("spec.promotionPolicies").index(i), policy));
+                policies.push((
+                    project_resource,
+                    FieldPath::parse("spec.promotionPolicies").index(i),
+                    policy,
+                ));
             }
         }
         unmatched_policies(namespace, &policies, out);

@@ -24,7 +24,13 @@ pub(crate) fn check(index: &Index<'_>, out: &mut Vec<Diagnostic>) {
     let mut referenced: HashSet<(Option<&str>, &str)> = HashSet::new();
     for (namespace_name, namespace) in &index.namespaces {
         for (resource, task) in namespace.tasks.values() {
-            definition(resource, &task.spec.steps, &FieldPath::parse("spec.steps"), true, out);
+            definition(
+                resource,
+                &task.spec.steps,
+                &FieldPath::parse("spec.steps"),
+                true,
+                out,
+            );
         }
         for (resource, stage) in &namespace.stages {
             if let Some(template) = &stage.spec.promotion_template {
@@ -42,7 +48,13 @@ pub(crate) fn check(index: &Index<'_>, out: &mut Vec<Diagnostic>) {
         }
     }
     for (resource, task) in index.cluster_tasks.values() {
-        definition(resource, &task.spec.steps, &FieldPath::parse("spec.steps"), true, out);
+        definition(
+            resource,
+            &task.spec.steps,
+            &FieldPath::parse("spec.steps"),
+            true,
+            out,
+        );
     }
     // Tasks no Stage uses: check them with their own defaults.
     for (namespace_name, namespace) in &index.namespaces {
@@ -76,7 +88,10 @@ struct Flat<'a> {
 
 fn push_vars(vars: &mut KnownVars, list: &[ExpressionVariable]) {
     for var in list {
-        vars.insert(var.name.clone(), Some(var.value.clone().unwrap_or_default()));
+        vars.insert(
+            var.name.clone(),
+            Some(var.value.clone().unwrap_or_default()),
+        );
     }
 }
 
@@ -104,7 +119,10 @@ fn inflate<'a>(
             flat.push(Flat {
                 resource,
                 path,
-                alias: step.alias.clone().unwrap_or_else(|| format!("step-{}", i + 1)),
+                alias: step
+                    .alias
+                    .clone()
+                    .unwrap_or_else(|| format!("step-{}", i + 1)),
                 task_alias: None,
                 step,
                 vars,
@@ -114,11 +132,19 @@ fn inflate<'a>(
         let Some(reference) = &step.task else {
             continue;
         };
-        let Some((task_resource, task)) = resolve_task(index, namespace, resource, reference, &path, out) else {
+        let Some((task_resource, task)) =
+            resolve_task(index, namespace, resource, reference, &path, out)
+        else {
             continue;
         };
-        referenced.insert((task_resource.namespace.as_deref(), task_resource.name.as_str()));
-        let task_alias = step.alias.clone().unwrap_or_else(|| format!("task-{}", i + 1));
+        referenced.insert((
+            task_resource.namespace.as_deref(),
+            task_resource.name.as_str(),
+        ));
+        let task_alias = step
+            .alias
+            .clone()
+            .unwrap_or_else(|| format!("task-{}", i + 1));
         let mut task_vars = promotion_vars.clone();
         for (v, var) in task.spec.vars.iter().enumerate() {
             let supplied = promotion_vars
@@ -162,7 +188,10 @@ fn inflate<'a>(
         for (j, task_step) in task.spec.steps.iter().enumerate() {
             let mut vars = task_vars.clone();
             push_vars(&mut vars, &task_step.vars);
-            let local = task_step.alias.clone().unwrap_or_else(|| format!("step-{}", j + 1));
+            let local = task_step
+                .alias
+                .clone()
+                .unwrap_or_else(|| format!("step-{}", j + 1));
             flat.push(Flat {
                 resource: task_resource,
                 path: FieldPath::parse("spec.steps").index(j),
@@ -194,7 +223,9 @@ fn standalone<'a>(resource: &'a Resource, task: &'a PromotionTask) -> Vec<Flat<'
                 path: FieldPath::parse("spec.steps").index(j),
                 alias: format!(
                     "task::{}",
-                    step.alias.clone().unwrap_or_else(|| format!("step-{}", j + 1))
+                    step.alias
+                        .clone()
+                        .unwrap_or_else(|| format!("step-{}", j + 1))
                 ),
                 task_alias: Some("task".to_owned()),
                 step,
@@ -212,6 +243,23 @@ fn resolve_task<'a>(
     path: &FieldPath,
     out: &mut Vec<Diagnostic>,
 ) -> Option<Pair<'a, PromotionTask>> {
+    if let Some(kind) = reference
+        .kind
+        .as_deref()
+        .filter(|kind| !["PromotionTask", "ClusterPromotionTask"].contains(kind))
+    {
+        let mut diagnostic = Diagnostic::new(
+            &diagnostic::INVALID_ENUM,
+            format!("`{kind}` is not a task kind"),
+        )
+        .at_location(Some(resource.location(&path.key("task").key("kind"))))
+        .label("expected PromotionTask or ClusterPromotionTask");
+        if let Some(candidate) = suggest::similar(kind, ["PromotionTask", "ClusterPromotionTask"]) {
+            diagnostic.set_help(format!("did you mean `{candidate}`?"));
+        }
+        out.push(diagnostic);
+        return None;
+    }
     let cluster = reference.kind.as_deref() == Some("ClusterPromotionTask");
     let found = if cluster {
         index.cluster_tasks.get(reference.name.as_str()).copied()
@@ -221,15 +269,11 @@ fn resolve_task<'a>(
     if found.is_some() {
         return found;
     }
-    if let Some(kind) = reference.kind.as_deref().filter(|kind| !["PromotionTask", "ClusterPromotionTask"].contains(kind)) {
-        out.push(
-            Diagnostic::new(&diagnostic::INVALID_ENUM, format!("`{kind}` is not a task kind"))
-                .at_location(Some(resource.location(&path.key("task").key("kind"))))
-                .help("use `PromotionTask` (the default) or `ClusterPromotionTask`"),
-        );
-        return None;
-    }
-    let kind = if cluster { "ClusterPromotionTask" } else { "PromotionTask" };
+    let kind = if cluster {
+        "ClusterPromotionTask"
+    } else {
+        "PromotionTask"
+    };
     let candidates: Vec<&str> = if cluster {
         index.cluster_tasks.keys().copied().collect()
     } else {
@@ -238,7 +282,10 @@ fn resolve_task<'a>(
     let where_ = if cluster {
         String::new()
     } else {
-        format!(" in namespace `{}`", resource.namespace.as_deref().unwrap_or_default())
+        format!(
+            " in namespace `{}`",
+            resource.namespace.as_deref().unwrap_or_default()
+        )
     };
     let mut diagnostic = Diagnostic::new(
         &diagnostic::UNKNOWN_TASK,
@@ -253,9 +300,13 @@ fn resolve_task<'a>(
             "the only {kind}{where_} is `{only}`; did you mean it?"
         ));
     } else if !cluster && index.cluster_tasks.contains_key(reference.name.as_str()) {
-        diagnostic.set_help("a ClusterPromotionTask has this name: add `kind: ClusterPromotionTask`");
+        diagnostic
+            .set_help("a ClusterPromotionTask has this name: add `kind: ClusterPromotionTask`");
     } else if candidates.is_empty() {
-        diagnostic.set_help(format!("define a {kind} named `{}`{where_}", reference.name));
+        diagnostic.set_help(format!(
+            "define a {kind} named `{}`{where_}",
+            reference.name
+        ));
     }
     out.push(diagnostic);
     None
@@ -264,18 +315,27 @@ fn resolve_task<'a>(
 // ---------------------------------------------------------------------------------------------
 // Definition-level checks
 
-fn definition(resource: &Resource, steps: &[PromotionStep], path: &FieldPath, in_task: bool, out: &mut Vec<Diagnostic>) {
+fn definition(
+    resource: &Resource,
+    steps: &[PromotionStep],
+    path: &FieldPath,
+    in_task: bool,
+    out: &mut Vec<Diagnostic>,
+) {
     let mut aliases: Vec<(&str, FieldPath)> = Vec::new();
     for (i, step) in steps.iter().enumerate() {
         let step_path = path.index(i);
         if let Some(alias) = &step.alias {
             if let Some((_, first)) = aliases.iter().find(|(seen, _)| seen == alias) {
                 out.push(
-                    Diagnostic::new(&diagnostic::DUPLICATE_ALIAS, format!("step alias `{alias}` is used twice"))
-                        .at_location(Some(resource.location(&step_path.key("as"))))
-                        .label("second use")
-                        .related(resource.location(&first.key("as")), "first used here")
-                        .help("give each step a unique `as`, so its outputs can be told apart"),
+                    Diagnostic::new(
+                        &diagnostic::DUPLICATE_ALIAS,
+                        format!("step alias `{alias}` is used twice"),
+                    )
+                    .at_location(Some(resource.location(&step_path.key("as"))))
+                    .label("second use")
+                    .related(resource.location(&first.key("as")), "first used here")
+                    .help("give each step a unique `as`, so its outputs can be told apart"),
                 );
             } else {
                 aliases.push((alias, step_path.clone()));
@@ -290,8 +350,12 @@ fn definition(resource: &Resource, steps: &[PromotionStep], path: &FieldPath, in
             .enumerate()
             .map(|(j, s)| s.alias.clone().unwrap_or_else(|| format!("step-{}", j + 1)))
             .collect();
-        for_each_template(resource, step, &step_path, &mut |string, located, offset| {
-            match located {
+        for_each_template(
+            resource,
+            step,
+            &step_path,
+            &mut |string, located, offset| {
+                match located {
                 Err(unclosed) => out.push(
                     Diagnostic::new(&diagnostic::UNCLOSED_EXPRESSION, format!("`{}` is never closed", unclosed.opening))
                         .at_location(Some(string.location(resource, unclosed.offset, 3)))
@@ -311,7 +375,8 @@ fn definition(resource: &Resource, steps: &[PromotionStep], path: &FieldPath, in
                 }
                 Ok(_) => {}
             }
-        });
+            },
+        );
     }
 }
 
@@ -324,7 +389,9 @@ fn unknown_output(
     later_source: &[PromotionStep],
     accessor: &str,
 ) -> Diagnostic {
-    let later = later_source.iter().any(|s| s.alias.as_deref() == Some(name));
+    let later = later_source
+        .iter()
+        .any(|s| s.alias.as_deref() == Some(name));
     let message = if later {
         format!("`{accessor}` reads step `{name}`, which runs after this step")
     } else {
@@ -338,22 +405,37 @@ fn unknown_output(
     } else if earlier.is_empty() {
         diagnostic.set_help("no step runs before this one");
     } else {
-        diagnostic.set_help(format!("earlier steps: {}; set `as:` on the step whose outputs you need", earlier.join(", ")));
+        diagnostic.set_help(format!(
+            "earlier steps: {}; set `as:` on the step whose outputs you need",
+            earlier.join(", ")
+        ));
     }
     diagnostic
 }
 
-fn step_kind(resource: &Resource, uses: &str, step: &PromotionStep, path: &FieldPath, out: &mut Vec<Diagnostic>) {
+fn step_kind(
+    resource: &Resource,
+    uses: &str,
+    step: &PromotionStep,
+    path: &FieldPath,
+    out: &mut Vec<Diagnostic>,
+) {
     if uses == "helm-update-image" {
         return; // reported as removed by the structural checks
     }
     let Some(kind) = steps::find(uses) else {
-        let mut diagnostic = Diagnostic::new(&diagnostic::UNKNOWN_STEP, format!("`{uses}` is not a known step kind"))
-            .at_location(Some(resource.location(&path.key("uses"))))
-            .label("unknown step");
+        let mut diagnostic = Diagnostic::new(
+            &diagnostic::UNKNOWN_STEP,
+            format!("`{uses}` is not a known step kind"),
+        )
+        .at_location(Some(resource.location(&path.key("uses"))))
+        .label("unknown step");
         if steps::ENTERPRISE_STEPS.contains(&uses) {
-            diagnostic.message = format!("`{uses}` is an Akuity Enterprise step; gantry does not run it");
-        } else if let Some(candidate) = suggest::similar(uses, steps::STEP_KINDS.iter().map(|k| k.name)) {
+            diagnostic.message =
+                format!("`{uses}` is an Akuity Enterprise step; gantry does not run it");
+        } else if let Some(candidate) =
+            suggest::similar(uses, steps::STEP_KINDS.iter().map(|k| k.name))
+        {
             diagnostic.set_help(format!("did you mean `{candidate}`?"));
         } else {
             diagnostic.set_help("see the README for the list of step kinds");
@@ -368,10 +450,16 @@ fn step_kind(resource: &Resource, uses: &str, step: &PromotionStep, path: &Field
     let Some(config) = step.config.as_ref().and_then(Value::as_object) else {
         if !kind.required.is_empty() {
             out.push(
-                Diagnostic::new(&diagnostic::STEP_CONFIG_MISSING, format!("step `{uses}` needs a config with {}", kind.required.join(", ")))
-                    .at_location(Some(resource.location(&config_path)))
-                    .label("no config")
-                    .help(format!("add `config:` with {}", kind.required.join(", "))),
+                Diagnostic::new(
+                    &diagnostic::STEP_CONFIG_MISSING,
+                    format!(
+                        "step `{uses}` needs a config with {}",
+                        kind.required.join(", ")
+                    ),
+                )
+                .at_location(Some(resource.location(&config_path)))
+                .label("no config")
+                .help(format!("add `config:` with {}", kind.required.join(", "))),
             );
         }
         return;
@@ -379,29 +467,45 @@ fn step_kind(resource: &Resource, uses: &str, step: &PromotionStep, path: &Field
     for required in kind.required {
         if !config.contains_key(*required) {
             out.push(
-                Diagnostic::new(&diagnostic::STEP_CONFIG_MISSING, format!("`{uses}` config is missing `{required}`"))
-                    .at_location(Some(resource.key_location(&config_path)))
-                    .label(format!("`{required}` is required"))
-                    .help(format!("add `{required}:` under `config`")),
+                Diagnostic::new(
+                    &diagnostic::STEP_CONFIG_MISSING,
+                    format!("`{uses}` config is missing `{required}`"),
+                )
+                .at_location(Some(resource.key_location(&config_path)))
+                .label(format!("`{required}` is required"))
+                .help(format!("add `{required}:` under `config`")),
             );
         }
     }
-    if uses == "git-commit" && !config.contains_key("message") && !config.contains_key("messageFromSteps") {
+    if uses == "git-commit"
+        && !config.contains_key("message")
+        && !config.contains_key("messageFromSteps")
+    {
         out.push(
-            Diagnostic::new(&diagnostic::STEP_CONFIG_MISSING, "`git-commit` config is missing `message`")
-                .at_location(Some(resource.key_location(&config_path)))
-                .help("add `message:`, e.g. `${{ outputs['update-image'].commitMessage }}`"),
+            Diagnostic::new(
+                &diagnostic::STEP_CONFIG_MISSING,
+                "`git-commit` config is missing `message`",
+            )
+            .at_location(Some(resource.key_location(&config_path)))
+            .help("add `message:`, e.g. `${{ outputs['update-image'].commitMessage }}`"),
         );
     }
-    if uses == "git-commit" {
-        if let Some(Value::Array(aliases)) = config.get("messageFromSteps") {
-            let first = aliases.first().and_then(Value::as_str).unwrap_or("<alias>");
-            out.push(
-                Diagnostic::new(&diagnostic::DEPRECATED_FIELD, "`messageFromSteps` was removed in Kargo v1.5; gantry still reads it")
-                    .at_location(Some(resource.key_location(&config_path.key("messageFromSteps"))))
-                    .help(format!("use `message: ${{{{ outputs['{first}'].commitMessage }}}}`")),
-            );
-        }
+    if uses == "git-commit"
+        && let Some(Value::Array(aliases)) = config.get("messageFromSteps")
+    {
+        let first = aliases.first().and_then(Value::as_str).unwrap_or("<alias>");
+        out.push(
+            Diagnostic::new(
+                &diagnostic::DEPRECATED_FIELD,
+                "`messageFromSteps` was removed in Kargo v1.5; gantry still reads it",
+            )
+            .at_location(Some(
+                resource.key_location(&config_path.key("messageFromSteps")),
+            ))
+            .help(format!(
+                "use `message: ${{{{ outputs['{first}'].commitMessage }}}}`"
+            )),
+        );
     }
     if uses == "git-clone" {
         match config.get("checkout") {
@@ -417,9 +521,12 @@ fn step_kind(resource: &Resource, uses: &str, step: &PromotionStep, path: &Field
                 }
             }
             Some(_) => out.push(
-                Diagnostic::new(&diagnostic::STEP_CONFIG_MISSING, "git-clone `checkout` needs at least one item")
-                    .at_location(Some(resource.location(&config_path.key("checkout"))))
-                    .help("add `- {branch: main, path: ./repo}`"),
+                Diagnostic::new(
+                    &diagnostic::STEP_CONFIG_MISSING,
+                    "git-clone `checkout` needs at least one item",
+                )
+                .at_location(Some(resource.location(&config_path.key("checkout"))))
+                .help("add `- {branch: main, path: ./repo}`"),
             ),
             None => {}
         }
@@ -428,9 +535,12 @@ fn step_kind(resource: &Resource, uses: &str, step: &PromotionStep, path: &Field
         if kind.fields.contains(&key.as_str()) {
             continue;
         }
-        let mut diagnostic = Diagnostic::new(&diagnostic::STEP_CONFIG_UNKNOWN, format!("`{uses}` does not read config field `{key}`"))
-            .at_location(Some(resource.key_location(&config_path.key(key.clone()))))
-            .label("unknown field");
+        let mut diagnostic = Diagnostic::new(
+            &diagnostic::STEP_CONFIG_UNKNOWN,
+            format!("`{uses}` does not read config field `{key}`"),
+        )
+        .at_location(Some(resource.key_location(&config_path.key(key.clone()))))
+        .label("unknown field");
         if let Some(candidate) = suggest::similar(key, kind.fields.iter().copied()) {
             diagnostic.set_help(format!("did you mean `{candidate}`?"));
         } else {
@@ -470,7 +580,10 @@ impl TemplateString<'_> {
                 .and_then(|needle| raw.find(needle))
         };
         if let Some(shift) = shift {
-            location.span = Span::new(span.start + shift, span.start + shift + (end - offset.min(end)));
+            location.span = Span::new(
+                span.start + shift,
+                span.start + shift + (end - offset.min(end)),
+            );
         }
         location
     }
@@ -488,11 +601,17 @@ fn for_each_template<'s>(
 ) {
     let mut strings: Vec<TemplateString<'s>> = Vec::new();
     if let Some(condition) = &step.condition {
-        strings.push(TemplateString { path: path.key("if"), value: condition });
+        strings.push(TemplateString {
+            path: path.key("if"),
+            value: condition,
+        });
     }
     for (i, var) in step.vars.iter().enumerate() {
         if let Some(value) = &var.value {
-            strings.push(TemplateString { path: path.key("vars").index(i).key("value"), value });
+            strings.push(TemplateString {
+                path: path.key("vars").index(i).key("value"),
+                value,
+            });
         }
     }
     if let Some(config) = &step.config {
@@ -502,14 +621,24 @@ fn for_each_template<'s>(
         match template::scan(string.value) {
             Err(unclosed) => {
                 let at = unclosed.offset;
-                visit(TemplateString { path: string.path.clone(), value: string.value }, Err(unclosed), (at, 3));
+                visit(
+                    TemplateString {
+                        path: string.path.clone(),
+                        value: string.value,
+                    },
+                    Err(unclosed),
+                    (at, 3),
+                );
             }
             Ok(expressions) => {
                 for expression in expressions {
                     for located in template::references(expression.body) {
                         let offset = (expression.body_start + located.offset, located.len);
                         visit(
-                            TemplateString { path: string.path.clone(), value: string.value },
+                            TemplateString {
+                                path: string.path.clone(),
+                                value: string.value,
+                            },
                             Ok(located.reference),
                             offset,
                         );
@@ -522,7 +651,10 @@ fn for_each_template<'s>(
 
 fn collect_strings<'s>(value: &'s Value, path: &FieldPath, out: &mut Vec<TemplateString<'s>>) {
     match value {
-        Value::String(text) => out.push(TemplateString { path: path.clone(), value: text }),
+        Value::String(text) => out.push(TemplateString {
+            path: path.clone(),
+            value: text,
+        }),
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 collect_strings(item, &path.index(i), out);
@@ -562,21 +694,24 @@ impl Context<'_, '_> {
             let config = current.step.config.as_ref();
             let get = |key: &str| config.and_then(|c| c.get(key)).and_then(Value::as_str);
             let resolve = |text: &str| template::resolve(text, &current.vars);
-            if steps::find(uses).is_some_and(|kind| kind.path_in_checkout) {
-                if let Some(path) = get("path") {
-                    if let Some(resolved) = resolve(path) {
-                        let components = normalize(&resolved);
-                        let inside = checkouts.iter().any(|(checkout, _)| components.starts_with(checkout))
-                            || produced.iter().any(|prefix| components.starts_with(prefix));
-                        if !inside && !unknown_checkout {
-                            out.push(self.outside_checkout(current, uses, &resolved, &checkouts));
-                        }
-                    }
+            if steps::find(uses).is_some_and(|kind| kind.path_in_checkout)
+                && let Some(path) = get("path")
+                && let Some(resolved) = resolve(path)
+            {
+                let components = normalize(&resolved);
+                let inside = checkouts
+                    .iter()
+                    .any(|(checkout, _)| components.starts_with(checkout))
+                    || produced.iter().any(|prefix| components.starts_with(prefix));
+                if !inside && !unknown_checkout {
+                    out.push(self.outside_checkout(current, uses, &resolved, &checkouts));
                 }
             }
             if uses == "git-clone" {
                 self.git_clone(current, out);
-                let items = config.and_then(|c| c.get("checkout")).and_then(Value::as_array);
+                let items = config
+                    .and_then(|c| c.get("checkout"))
+                    .and_then(Value::as_array);
                 for (i, item) in items.into_iter().flatten().enumerate() {
                     let Some(path) = item.get("path").and_then(Value::as_str) else {
                         continue;
@@ -584,21 +719,28 @@ impl Context<'_, '_> {
                     match resolve(path) {
                         Some(resolved) => checkouts.push((
                             normalize(&resolved),
-                            current.resource.location(&current.path.key("config").key("checkout").index(i).key("path")),
+                            current.resource.location(
+                                &current
+                                    .path
+                                    .key("config")
+                                    .key("checkout")
+                                    .index(i)
+                                    .key("path"),
+                            ),
                         )),
                         None => unknown_checkout = true,
                     }
                 }
             }
             for field in steps::PRODUCED_PATH_FIELDS {
-                if let Some(resolved) = get(field).and_then(|path| resolve(path)) {
+                if let Some(resolved) = get(field).and_then(&resolve) {
                     produced.push(normalize(&resolved));
                 }
             }
-            if uses == "file-write" {
-                if let Some(resolved) = get("path").and_then(|path| resolve(path)) {
-                    produced.push(normalize(&resolved));
-                }
+            if uses == "file-write"
+                && let Some(resolved) = get("path").and_then(resolve)
+            {
+                produced.push(normalize(&resolved));
             }
             if uses == "argocd-update" {
                 self.argocd_update(current, out);
@@ -606,56 +748,93 @@ impl Context<'_, '_> {
         }
     }
 
-    fn outside_checkout(&self, current: &Flat<'_>, uses: &str, resolved: &str, checkouts: &[(Vec<String>, Location)]) -> Diagnostic {
+    fn outside_checkout(
+        &self,
+        current: &Flat<'_>,
+        uses: &str,
+        resolved: &str,
+        checkouts: &[(Vec<String>, Location)],
+    ) -> Diagnostic {
         let mut diagnostic = Diagnostic::new(
             &diagnostic::PATH_OUTSIDE_CHECKOUT,
             format!("`{uses}` path `{resolved}` is not inside any git-clone checkout"),
         )
-        .at_location(Some(current.resource.location(&current.path.key("config").key("path"))))
+        .at_location(Some(
+            current
+                .resource
+                .location(&current.path.key("config").key("path")),
+        ))
         .label("the file will not be found");
         if checkouts.is_empty() {
             diagnostic.set_help("add a `git-clone` step before this one; its `checkout[].path` is where the repository's files appear");
         } else {
-            let shown: Vec<String> = checkouts.iter().map(|(components, _)| format!("./{}", components.join("/"))).collect();
+            let shown: Vec<String> = checkouts
+                .iter()
+                .map(|(components, _)| format!("./{}", components.join("/")))
+                .collect();
             diagnostic.set_help(format!(
                 "earlier git-clone steps check out to {}; start the path with one of them",
                 shown.join(", ")
             ));
             for (_, location) in checkouts {
-                diagnostic.related.push(diagnostic::Related { location: location.clone(), message: "checkout path".to_owned() });
+                diagnostic.related.push(diagnostic::Related {
+                    location: location.clone(),
+                    message: "checkout path".to_owned(),
+                });
             }
         }
-        if let Some(stage) = self.stage.filter(|stage| !std::ptr::eq(*stage, current.resource)) {
-            diagnostic.related.push(diagnostic::Related { location: stage.name_location(), message: format!("when promoting Stage `{}`", stage.name) });
+        if let Some(stage) = self
+            .stage
+            .filter(|stage| !std::ptr::eq(*stage, current.resource))
+        {
+            diagnostic.related.push(diagnostic::Related {
+                location: stage.name_location(),
+                message: format!("when promoting Stage `{}`", stage.name),
+            });
         }
         diagnostic
     }
 
-    fn expressions(&self, current: &Flat<'_>, earlier: &[&Flat<'_>], all: &[Flat<'_>], out: &mut Vec<Diagnostic>) {
+    fn expressions(
+        &self,
+        current: &Flat<'_>,
+        earlier: &[&Flat<'_>],
+        all: &[Flat<'_>],
+        out: &mut Vec<Diagnostic>,
+    ) {
         let resource = current.resource;
         let mut earlier_aliases: Vec<String> = earlier.iter().map(|f| f.alias.clone()).collect();
         // compose-output in a task also publishes its outputs under the task alias.
         for flat in earlier {
-            if flat.step.uses.as_deref() == Some("compose-output") {
-                if let Some(task_alias) = &flat.task_alias {
-                    earlier_aliases.push(task_alias.clone());
-                }
+            if flat.step.uses.as_deref() == Some("compose-output")
+                && let Some(task_alias) = &flat.task_alias
+            {
+                earlier_aliases.push(task_alias.clone());
             }
         }
-        let check_output = |name: &str| -> bool { earlier_aliases.iter().any(|alias| alias == name) };
+        let check_output =
+            |name: &str| -> bool { earlier_aliases.iter().any(|alias| alias == name) };
         let var_names: Vec<&str> = current.vars.keys().map(String::as_str).collect();
         let in_stage = self.stage.is_some();
         let mut found: Vec<Diagnostic> = Vec::new();
-        for_each_template(resource, current.step, &current.path, &mut |string, located, offset| {
-            match located {
+        for_each_template(
+            resource,
+            current.step,
+            &current.path,
+            &mut |string, located, offset| match located {
                 Ok(Reference::Var(name)) if in_stage && !current.vars.contains_key(name) => {
-                    let mut diagnostic = Diagnostic::new(&diagnostic::UNDEFINED_VAR, format!("`vars.{name}` is not defined"))
-                        .at_location(Some(string.location(resource, offset.0, offset.1)))
-                        .label("undefined var (evaluates to nil)");
+                    let mut diagnostic = Diagnostic::new(
+                        &diagnostic::UNDEFINED_VAR,
+                        format!("`vars.{name}` is not defined"),
+                    )
+                    .at_location(Some(string.location(resource, offset.0, offset.1)))
+                    .label("undefined var (evaluates to nil)");
                     if let Some(candidate) = suggest::similar(name, var_names.iter().copied()) {
                         diagnostic.set_help(format!("did you mean `vars.{candidate}`?"));
                     } else if var_names.is_empty() {
-                        diagnostic.set_help(format!("define it under `vars:` (- name: {name}\n  value: ...)"));
+                        diagnostic.set_help(format!(
+                            "define it under `vars:` (- name: {name}\n  value: ...)"
+                        ));
                     } else {
                         let mut names = var_names.clone();
                         names.sort_unstable();
@@ -667,26 +846,39 @@ impl Context<'_, '_> {
                     let later = all.iter().any(|flat| flat.alias == name);
                     let message = if later {
                         format!("`outputs` reads step `{name}`, which runs after this step")
-                    } else if current.task_alias.is_some() && all.iter().any(|f| f.alias.ends_with(&format!("::{name}"))) {
-                        format!("`outputs` reads `{name}`, but inside a task steps are namespaced: use `task.outputs['{name}']`")
+                    } else if current.task_alias.is_some()
+                        && all.iter().any(|f| f.alias.ends_with(&format!("::{name}")))
+                    {
+                        format!(
+                            "`outputs` reads `{name}`, but inside a task steps are namespaced: use `task.outputs['{name}']`"
+                        )
                     } else {
                         format!("`outputs` reads step `{name}`, but no earlier step has that alias")
                     };
                     let mut diagnostic = Diagnostic::new(&diagnostic::UNKNOWN_OUTPUT, message)
                         .at_location(Some(string.location(resource, offset.0, offset.1)))
                         .label("unknown step alias");
-                    if let Some(candidate) = suggest::similar(name, earlier_aliases.iter().map(String::as_str)) {
+                    if let Some(candidate) =
+                        suggest::similar(name, earlier_aliases.iter().map(String::as_str))
+                    {
                         diagnostic.set_help(format!("did you mean `{candidate}`?"));
                     }
                     found.push(diagnostic);
                 }
                 _ => {}
-            }
-        });
+            },
+        );
         // messageFromSteps names aliases too.
-        if let Some(Value::Array(aliases)) = current.step.config.as_ref().and_then(|c| c.get("messageFromSteps")) {
+        if let Some(Value::Array(aliases)) = current
+            .step
+            .config
+            .as_ref()
+            .and_then(|c| c.get("messageFromSteps"))
+        {
             for (i, alias) in aliases.iter().enumerate() {
-                let Some(alias) = alias.as_str() else { continue };
+                let Some(alias) = alias.as_str() else {
+                    continue;
+                };
                 if !check_output(alias) {
                     found.push(
                         Diagnostic::new(&diagnostic::UNKNOWN_OUTPUT, format!("`messageFromSteps` names step `{alias}`, but no earlier step has that alias"))
@@ -700,7 +892,13 @@ impl Context<'_, '_> {
     }
 
     fn git_clone(&self, current: &Flat<'_>, out: &mut Vec<Diagnostic>) {
-        let Some(repo) = current.step.config.as_ref().and_then(|c| c.get("repoURL")).and_then(Value::as_str) else {
+        let Some(repo) = current
+            .step
+            .config
+            .as_ref()
+            .and_then(|c| c.get("repoURL"))
+            .and_then(Value::as_str)
+        else {
             return;
         };
         let Some(resolved) = template::resolve(repo, &current.vars) else {
@@ -709,7 +907,9 @@ impl Context<'_, '_> {
         if !(resolved.starts_with("https://") || resolved.starts_with("http://")) {
             return;
         }
-        let location = current.resource.location(&current.path.key("config").key("repoURL"));
+        let location = current
+            .resource
+            .location(&current.path.key("config").key("repoURL"));
         if redact::has_credentials(&resolved) {
             out.push(
                 Diagnostic::new(&diagnostic::TOKEN_IN_URL, format!("a credential is written inside the repository URL `{}`", redact::url(&resolved)))
@@ -739,7 +939,13 @@ impl Context<'_, '_> {
     fn has_git_credentials(&self, repo: &str) -> bool {
         let wanted = url::normalize_git(repo);
         self.namespace.secrets.iter().any(|(_, secret)| {
-            if secret.metadata.labels.get(kargo::LABEL_CRED_TYPE).map(String::as_str) != Some("git") {
+            if secret
+                .metadata
+                .labels
+                .get(kargo::LABEL_CRED_TYPE)
+                .map(String::as_str)
+                != Some("git")
+            {
                 return false;
             }
             let is_regex = secret.value("repoURLIsRegex").is_some_and(|v| v == "true");
@@ -758,9 +964,18 @@ impl Context<'_, '_> {
         let Some(stage) = self.stage else {
             return;
         };
-        let apps = current.step.config.as_ref().and_then(|c| c.get("apps")).and_then(Value::as_array);
+        let apps = current
+            .step
+            .config
+            .as_ref()
+            .and_then(|c| c.get("apps"))
+            .and_then(Value::as_array);
         for (i, app) in apps.into_iter().flatten().enumerate() {
-            let Some(name) = app.get("name").and_then(Value::as_str).and_then(|n| template::resolve(n, &current.vars)) else {
+            let Some(name) = app
+                .get("name")
+                .and_then(Value::as_str)
+                .and_then(|n| template::resolve(n, &current.vars))
+            else {
                 continue;
             };
             let namespace = match app.get("namespace").and_then(Value::as_str) {
@@ -778,29 +993,52 @@ impl Context<'_, '_> {
                 continue;
             };
             let wanted = format!("{}:{}", self.namespace_name, stage.name);
-            let annotation = application.metadata.annotations.get(kargo::ANNOTATION_AUTHORIZED_STAGE);
+            let annotation = application
+                .metadata
+                .annotations
+                .get(kargo::ANNOTATION_AUTHORIZED_STAGE);
             let problem = match annotation {
-                None => Some(format!("Argo CD Application `{namespace}/{name}` does not allow Stage `{wanted}` to update it: it has no `{}` annotation", kargo::ANNOTATION_AUTHORIZED_STAGE)),
-                Some(value) if value.contains('*') => Some(format!("Argo CD Application `{namespace}/{name}` uses a glob in `{}`, which is no longer supported", kargo::ANNOTATION_AUTHORIZED_STAGE)),
+                None => Some(format!(
+                    "Argo CD Application `{namespace}/{name}` does not allow Stage `{wanted}` to update it: it has no `{}` annotation",
+                    kargo::ANNOTATION_AUTHORIZED_STAGE
+                )),
+                Some(value) if value.contains('*') => Some(format!(
+                    "Argo CD Application `{namespace}/{name}` uses a glob in `{}`, which is no longer supported",
+                    kargo::ANNOTATION_AUTHORIZED_STAGE
+                )),
                 Some(value) => {
-                    let entries: Vec<&str> = value.split(',').map(str::trim).filter(|e| !e.is_empty()).collect();
+                    let entries: Vec<&str> = value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|e| !e.is_empty())
+                        .collect();
                     let malformed = entries.iter().find(|entry| {
-                        entry.split_once(':').is_none_or(|(p, s)| p.trim().is_empty() || s.trim().is_empty())
+                        entry
+                            .split_once(':')
+                            .is_none_or(|(p, s)| p.trim().is_empty() || s.trim().is_empty())
                     });
                     if let Some(entry) = malformed {
-                        Some(format!("Argo CD Application `{namespace}/{name}`: authorized Stage `{entry}` is not in the form <project>:<stage>"))
+                        Some(format!(
+                            "Argo CD Application `{namespace}/{name}`: authorized Stage `{entry}` is not in the form <project>:<stage>"
+                        ))
                     } else if entries.iter().any(|entry| {
-                        entry.split_once(':').is_some_and(|(p, s)| p.trim() == self.namespace_name && s.trim() == stage.name)
+                        entry.split_once(':').is_some_and(|(p, s)| {
+                            p.trim() == self.namespace_name && s.trim() == stage.name
+                        })
                     }) {
                         None
                     } else {
-                        Some(format!("Argo CD Application `{namespace}/{name}` authorizes `{value}`, not Stage `{wanted}`"))
+                        Some(format!(
+                            "Argo CD Application `{namespace}/{name}` authorizes `{value}`, not Stage `{wanted}`"
+                        ))
                     }
                 }
             };
             let Some(message) = problem else { continue };
             let mut diagnostic = Diagnostic::new(&diagnostic::ARGOCD_UNAUTHORIZED, message)
-                .at_location(Some(current.resource.location(&current.path.key("config").key("apps").index(i).key("name"))))
+                .at_location(Some(current.resource.location(
+                    &current.path.key("config").key("apps").index(i).key("name"),
+                )))
                 .label("argocd-update will be refused")
                 .related(app_resource.name_location(), "Application defined here")
                 .help(format!(
@@ -808,12 +1046,14 @@ impl Context<'_, '_> {
                     kargo::ANNOTATION_AUTHORIZED_STAGE
                 ));
             if !std::ptr::eq(stage, current.resource) {
-                diagnostic.related.push(diagnostic::Related { location: stage.name_location(), message: format!("when promoting Stage `{}`", stage.name) });
+                diagnostic.related.push(diagnostic::Related {
+                    location: stage.name_location(),
+                    message: format!("when promoting Stage `{}`", stage.name),
+                });
             }
             out.push(diagnostic);
         }
     }
-
 }
 
 /// Path components, normalised lexically (`./a//b/../c` → `a/c`).

@@ -16,7 +16,14 @@ pub(crate) fn run(args: &ValidateArgs, color: bool) -> anyhow::Result<ExitStatus
     let mut out = stdout.lock();
     if args.list_checks {
         for check in CHECKS {
-            writeln!(out, "{}  {:<8} {:<26} {}", check.code, check.severity, check.name, check.summary)?;
+            writeln!(
+                out,
+                "{}  {:<8} {:<26} {}",
+                check.code,
+                check.severity.as_str(),
+                check.name,
+                check.summary
+            )?;
         }
         return Ok(ExitStatus::Success);
     }

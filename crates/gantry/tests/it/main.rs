@@ -1,0 +1,35 @@
+//! End-to-end tests of the `gantry` binary.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::disallowed_methods,
+    reason = "test helpers fail loudly; std::fs is fine for fixtures"
+)]
+
+mod validate;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// The repository root; commands run there so paths print as `tests/fixtures/...`.
+pub(crate) fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// Runs `gantry ARGS` in the repository root without colour.
+pub(crate) fn gantry(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gantry"))
+        .args(args)
+        .current_dir(repo_root())
+        .env("NO_COLOR", "1")
+        .env_remove("GANTRY_NAMESPACE")
+        .output()
+        .unwrap()
+}
+
+pub(crate) fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
