@@ -37,6 +37,10 @@ pub(crate) struct ValidateArgs {
     #[arg(short, long, default_value = "default", env = "GANTRY_NAMESPACE")]
     pub(crate) namespace: String,
 
+    /// List every skipped document (other kinds, non-resources) instead of a one-line summary.
+    #[arg(long)]
+    pub(crate) show_skipped: bool,
+
     /// Print the catalogue of checks and exit.
     #[arg(long)]
     pub(crate) list_checks: bool,

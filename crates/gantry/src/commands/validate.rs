@@ -3,7 +3,9 @@
 use std::io::Write;
 
 use anyhow::Context;
-use gantry_api::diagnostic::{CHECKS, Severity};
+use std::collections::BTreeMap;
+
+use gantry_api::diagnostic::{CHECKS, NOT_A_RESOURCE, Severity, UNKNOWN_KIND};
 use gantry_api::{LoadOptions, ResourceSet};
 use gantry_core::lint;
 
@@ -39,8 +41,37 @@ pub(crate) fn run(args: &ValidateArgs, color: bool) -> anyhow::Result<ExitStatus
             writeln!(out)?;
         }
         Format::Human => {
+            let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
             for diagnostic in &report.diagnostics {
+                let is_skip = [NOT_A_RESOURCE.code, UNKNOWN_KIND.code].contains(&diagnostic.code());
+                if is_skip && !args.show_skipped {
+                    continue;
+                }
                 write!(out, "{}", output::human(diagnostic, color))?;
+            }
+            if !args.show_skipped {
+                for item in &set.skipped {
+                    *skipped.entry(item.kind.clone()).or_default() += 1;
+                }
+                let not_resources = report
+                    .diagnostics
+                    .iter()
+                    .filter(|d| d.code() == NOT_A_RESOURCE.code)
+                    .count();
+                if not_resources > 0 {
+                    skipped.insert("non-resource documents".to_owned(), not_resources);
+                }
+                if !skipped.is_empty() {
+                    let list: Vec<String> = skipped
+                        .iter()
+                        .map(|(kind, n)| format!("{kind} ×{n}"))
+                        .collect();
+                    writeln!(
+                        out,
+                        "skipped (not read by gantry): {}; --show-skipped lists them",
+                        list.join(", ")
+                    )?;
+                }
             }
             writeln!(
                 out,

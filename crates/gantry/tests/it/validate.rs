@@ -79,3 +79,26 @@ fn secrets_never_appear_in_output() {
         assert!(!text.contains("SECRETTOKEN"), "{text}");
     }
 }
+
+#[test]
+fn other_kinds_are_summarised_unless_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("app.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: b}\n---\nreplicas: 3\n",
+    )
+    .unwrap();
+    let output = gantry(&["validate", file.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = stdout(&output);
+    assert!(!text.contains("G0004"), "{text}");
+    assert!(
+        text.contains("skipped (not read by gantry): Deployment ×2, non-resource documents ×1"),
+        "{text}"
+    );
+    let output = gantry(&["validate", "--show-skipped", file.to_str().unwrap()]);
+    let text = stdout(&output);
+    assert_eq!(text.matches("G0004").count(), 2, "{text}");
+    assert!(text.contains("G0003"), "{text}");
+}
