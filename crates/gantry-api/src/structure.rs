@@ -116,10 +116,8 @@ impl Checker<'_> {
         path: &FieldPath,
         message: impl Into<String>,
     ) -> &mut Diagnostic {
-        let diagnostic =
-            Diagnostic::new(check, message).at_location(Some(self.resource.location(path)));
-        self.out.push(diagnostic);
-        self.out.last_mut().expect("just pushed")
+        let location = self.resource.location(path);
+        self.push(check, location, message)
     }
 
     fn report_key(
@@ -128,9 +126,18 @@ impl Checker<'_> {
         path: &FieldPath,
         message: impl Into<String>,
     ) -> &mut Diagnostic {
-        let diagnostic =
-            Diagnostic::new(check, message).at_location(Some(self.resource.key_location(path)));
-        self.out.push(diagnostic);
+        let location = self.resource.key_location(path);
+        self.push(check, location, message)
+    }
+
+    fn push(
+        &mut self,
+        check: &'static Check,
+        location: diagnostic::Location,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
+        self.out
+            .push(Diagnostic::new(check, message).at_location(Some(location)));
         self.out.last_mut().expect("just pushed")
     }
 
@@ -406,19 +413,18 @@ impl Checker<'_> {
     }
 
     fn regex(&mut self, path: &FieldPath, pattern: &str) {
-        {
-            if let Err(error) = Regex::new(pattern) {
-                let reason = error
-                    .to_string()
-                    .lines()
-                    .last()
-                    .unwrap_or_default()
-                    .trim()
-                    .to_owned();
-                self.report(&diagnostic::INVALID_REGEX, path, format!("regular expression does not compile: {reason}"))
-                    .set_help("use RE2 syntax (Go regexp); it is matched unanchored, so add ^ and $ to match whole tags");
-            }
-        }
+        let Err(error) = Regex::new(pattern) else {
+            return;
+        };
+        let reason = error
+            .to_string()
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        self.report(&diagnostic::INVALID_REGEX, path, format!("regular expression does not compile: {reason}"))
+            .set_help("use RE2 syntax (Go regexp); it is matched unanchored, so add ^ and $ to match whole tags");
     }
 
     fn vars(&mut self, vars: &[ExpressionVariable], path: &FieldPath) {

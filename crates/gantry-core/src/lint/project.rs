@@ -10,7 +10,7 @@ use crate::policy;
 
 pub(crate) fn check(index: &Index<'_>, out: &mut Vec<Diagnostic>) {
     for (namespace_name, namespace) in &index.namespaces {
-        for (resource, config) in &namespace.project_configs {
+        for (resource, _) in &namespace.project_configs {
             if resource.name != *namespace_name {
                 out.push(
                     Diagnostic::new(
@@ -24,7 +24,6 @@ pub(crate) fn check(index: &Index<'_>, out: &mut Vec<Diagnostic>) {
                     .help(format!("rename it to `{namespace_name}`")),
                 );
             }
-            let _ = config;
         }
         if namespace.stages.is_empty() {
             continue;

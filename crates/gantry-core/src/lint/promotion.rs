@@ -22,16 +22,16 @@ use crate::url;
 
 pub(crate) fn check(index: &Index<'_>, out: &mut Vec<Diagnostic>) {
     let mut referenced: HashSet<(Option<&str>, &str)> = HashSet::new();
+    let all_tasks = index
+        .namespaces
+        .values()
+        .flat_map(|namespace| namespace.tasks.values())
+        .chain(index.cluster_tasks.values());
+    for (resource, task) in all_tasks {
+        let path = FieldPath::parse("spec.steps");
+        definition(resource, &task.spec.steps, &path, true, out);
+    }
     for (namespace_name, namespace) in &index.namespaces {
-        for (resource, task) in namespace.tasks.values() {
-            definition(
-                resource,
-                &task.spec.steps,
-                &FieldPath::parse("spec.steps"),
-                true,
-                out,
-            );
-        }
         for (resource, stage) in &namespace.stages {
             if let Some(template) = &stage.spec.promotion_template {
                 let path = FieldPath::parse("spec.promotionTemplate.spec.steps");
@@ -46,15 +46,6 @@ pub(crate) fn check(index: &Index<'_>, out: &mut Vec<Diagnostic>) {
             };
             context.check(&flat, out);
         }
-    }
-    for (resource, task) in index.cluster_tasks.values() {
-        definition(
-            resource,
-            &task.spec.steps,
-            &FieldPath::parse("spec.steps"),
-            true,
-            out,
-        );
     }
     // Tasks no Stage uses: check them with their own defaults.
     for (namespace_name, namespace) in &index.namespaces {
@@ -350,12 +341,8 @@ fn definition(
             .enumerate()
             .map(|(j, s)| s.alias.clone().unwrap_or_else(|| format!("step-{}", j + 1)))
             .collect();
-        for_each_template(
-            resource,
-            step,
-            &step_path,
-            &mut |string, located, offset| {
-                match located {
+        for_each_template(step, &step_path, &mut |string, located, offset| {
+            match located {
                 Err(unclosed) => out.push(
                     Diagnostic::new(&diagnostic::UNCLOSED_EXPRESSION, format!("`{}` is never closed", unclosed.opening))
                         .at_location(Some(string.location(resource, unclosed.offset, 3)))
@@ -370,35 +357,37 @@ fn definition(
                                 .help(format!("use `outputs['{name}']` in a Stage's steps")),
                         );
                     } else if !earlier.iter().any(|alias| alias == name) {
-                        out.push(unknown_output(resource, &string, offset, name, &earlier, steps, "task.outputs"));
+                        let runs_later = steps.iter().any(|s| s.alias.as_deref() == Some(name));
+                        let location = string.location(resource, offset.0, offset.1);
+                        out.push(unknown_output(location, "task.outputs", name, &earlier, runs_later, false));
                     }
                 }
                 Ok(_) => {}
             }
-            },
-        );
+        });
     }
 }
 
+/// An `outputs`/`task.outputs`/`messageFromSteps` read of an alias no earlier step has.
 fn unknown_output(
-    resource: &Resource,
-    string: &TemplateString<'_>,
-    offset: (usize, usize),
+    location: Location,
+    accessor: &str,
     name: &str,
     earlier: &[String],
-    later_source: &[PromotionStep],
-    accessor: &str,
+    runs_later: bool,
+    namespaced_in_task: bool,
 ) -> Diagnostic {
-    let later = later_source
-        .iter()
-        .any(|s| s.alias.as_deref() == Some(name));
-    let message = if later {
+    let message = if runs_later {
         format!("`{accessor}` reads step `{name}`, which runs after this step")
+    } else if namespaced_in_task {
+        format!(
+            "`{accessor}` reads `{name}`, but inside a task steps are namespaced: use `task.outputs['{name}']`"
+        )
     } else {
         format!("`{accessor}` reads step `{name}`, but no earlier step has that alias")
     };
     let mut diagnostic = Diagnostic::new(&diagnostic::UNKNOWN_OUTPUT, message)
-        .at_location(Some(string.location(resource, offset.0, offset.1)))
+        .at_location(Some(location))
         .label("unknown step alias");
     if let Some(candidate) = suggest::similar(name, earlier.iter().map(String::as_str)) {
         diagnostic.set_help(format!("did you mean `{candidate}`?"));
@@ -594,7 +583,6 @@ type Found<'a> = Result<Reference<'a>, template::Unclosed>;
 /// Calls `visit` for every reference (and every unclosed delimiter) in the step's config strings,
 /// var values and `if`, with the (offset, length) of the reference in the string.
 fn for_each_template<'s>(
-    _resource: &Resource,
     step: &'s PromotionStep,
     path: &FieldPath,
     visit: &mut dyn FnMut(TemplateString<'s>, Found<'s>, (usize, usize)),
@@ -818,7 +806,6 @@ impl Context<'_, '_> {
         let in_stage = self.stage.is_some();
         let mut found: Vec<Diagnostic> = Vec::new();
         for_each_template(
-            resource,
             current.step,
             &current.path,
             &mut |string, located, offset| match located {
@@ -843,27 +830,18 @@ impl Context<'_, '_> {
                     found.push(diagnostic);
                 }
                 Ok(Reference::Output(name)) if !check_output(name) => {
-                    let later = all.iter().any(|flat| flat.alias == name);
-                    let message = if later {
-                        format!("`outputs` reads step `{name}`, which runs after this step")
-                    } else if current.task_alias.is_some()
-                        && all.iter().any(|f| f.alias.ends_with(&format!("::{name}")))
-                    {
-                        format!(
-                            "`outputs` reads `{name}`, but inside a task steps are namespaced: use `task.outputs['{name}']`"
-                        )
-                    } else {
-                        format!("`outputs` reads step `{name}`, but no earlier step has that alias")
-                    };
-                    let mut diagnostic = Diagnostic::new(&diagnostic::UNKNOWN_OUTPUT, message)
-                        .at_location(Some(string.location(resource, offset.0, offset.1)))
-                        .label("unknown step alias");
-                    if let Some(candidate) =
-                        suggest::similar(name, earlier_aliases.iter().map(String::as_str))
-                    {
-                        diagnostic.set_help(format!("did you mean `{candidate}`?"));
-                    }
-                    found.push(diagnostic);
+                    let runs_later = all.iter().any(|flat| flat.alias == name);
+                    let namespaced = current.task_alias.is_some()
+                        && all.iter().any(|f| f.alias.ends_with(&format!("::{name}")));
+                    let location = string.location(resource, offset.0, offset.1);
+                    found.push(unknown_output(
+                        location,
+                        "outputs",
+                        name,
+                        &earlier_aliases,
+                        runs_later,
+                        namespaced,
+                    ));
                 }
                 _ => {}
             },
@@ -880,11 +858,16 @@ impl Context<'_, '_> {
                     continue;
                 };
                 if !check_output(alias) {
-                    found.push(
-                        Diagnostic::new(&diagnostic::UNKNOWN_OUTPUT, format!("`messageFromSteps` names step `{alias}`, but no earlier step has that alias"))
-                            .at_location(Some(resource.location(&current.path.key("config").key("messageFromSteps").index(i))))
-                            .label("unknown step alias"),
-                    );
+                    let path = current.path.key("config").key("messageFromSteps").index(i);
+                    let runs_later = all.iter().any(|flat| flat.alias == alias);
+                    found.push(unknown_output(
+                        resource.location(&path),
+                        "messageFromSteps",
+                        alias,
+                        &earlier_aliases,
+                        runs_later,
+                        false,
+                    ));
                 }
             }
         }
