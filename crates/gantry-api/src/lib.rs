@@ -25,9 +25,11 @@ pub mod meta;
 pub mod path;
 pub mod redact;
 pub mod resource;
+pub mod semver;
 pub mod source;
 pub mod structure;
 pub mod suggest;
+pub mod url;
 pub mod yaml;
 
 pub use diagnostic::{Diagnostic, Severity};

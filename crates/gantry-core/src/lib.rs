@@ -13,4 +13,4 @@ pub mod lint;
 pub mod policy;
 pub mod steps;
 pub mod template;
-pub mod url;
+pub use gantry_api::url;
