@@ -115,6 +115,8 @@ checks! {
     TOKEN_IN_URL = "G0309", "token-in-url", Warning, "a credential is written inside a repository URL";
     POLICY_MATCHES_NOTHING = "G0310", "policy-matches-nothing", Warning, "a promotion policy names a Stage that does not exist";
     UNCLOSED_EXPRESSION = "G0401", "unclosed-expression", Error, "an expression delimiter `${{` or `${%` is never closed";
+    EXPRESSION_SYNTAX = "G0402", "expression-syntax", Error, "an expression does not parse";
+    UNKNOWN_VARIABLE = "G0403", "unknown-variable", Warning, "an expression reads a variable Kargo does not provide there (it evaluates to nil)";
 }
 
 /// Looks a check up by code (`G0301`) or name (`no-project`).

@@ -37,9 +37,9 @@ pub enum SemverError {
 
 fn identifiers_ok(text: &str) -> bool {
     !text.is_empty()
-        && text.split('.').all(|id| {
-            !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
+        && text
+            .split('.')
+            .all(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
 }
 
 impl Version {
@@ -150,12 +150,12 @@ fn compare_prerelease(a: &str, b: &str) -> Ordering {
             (None, None) => return Ordering::Equal,
             (None, Some(_)) => return Ordering::Less,
             (Some(_), None) => return Ordering::Greater,
-            (Some(x), Some(y)) => {
-                let ordering = match (x.parse::<u64>(), y.parse::<u64>()) {
-                    (Ok(m), Ok(n)) => m.cmp(&n),
+            (Some(mine), Some(theirs)) => {
+                let ordering = match (mine.parse::<u64>(), theirs.parse::<u64>()) {
+                    (Ok(m), Ok(t)) => m.cmp(&t),
                     (Ok(_), Err(_)) => Ordering::Less,
                     (Err(_), Ok(_)) => Ordering::Greater,
-                    (Err(_), Err(_)) => x.cmp(y),
+                    (Err(_), Err(_)) => mine.cmp(theirs),
                 };
                 if ordering != Ordering::Equal {
                     return ordering;
@@ -201,8 +201,17 @@ mod tests {
     #[test]
     fn orders_by_precedence() {
         let order = [
-            "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2",
-            "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0", "1.0.1", "1.10.0", "2.0.0",
+            "1.0.0-alpha",
+            "1.0.0-alpha.1",
+            "1.0.0-alpha.beta",
+            "1.0.0-beta",
+            "1.0.0-beta.2",
+            "1.0.0-beta.11",
+            "1.0.0-rc.1",
+            "1.0.0",
+            "1.0.1",
+            "1.10.0",
+            "2.0.0",
         ];
         for pair in order.windows(2) {
             let a = Version::parse(pair[0]).unwrap();
@@ -217,6 +226,9 @@ mod tests {
         assert_eq!(v.inc_patch().to_string(), "1.2.3");
         assert_eq!(v.inc_minor().to_string(), "1.3.0");
         assert_eq!(v.inc_major().to_string(), "2.0.0");
-        assert_eq!(Version::parse("1.2.3").unwrap().inc_patch().to_string(), "1.2.4");
+        assert_eq!(
+            Version::parse("1.2.3").unwrap().inc_patch().to_string(),
+            "1.2.4"
+        );
     }
 }

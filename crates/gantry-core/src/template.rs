@@ -1,210 +1,63 @@
-//! Static view of Kargo templates (`${{ expr }}` and `${% expr %}`): finding the expressions in
-//! a string, the variables they read, and substituting plain `vars.x` references.
-//!
-//! This is what validation needs before anything runs; evaluation belongs to the expression
-//! crate. Scanning follows Kargo exactly: the earliest opening delimiter starts an expression,
-//! which ends at the first matching closing delimiter (no nesting).
+//! Static view of Kargo templates (`${{ expr }}` and `${% expr %}`) for validation: the
+//! variables they read, and substitution of plain `vars.x` references. Parsing is the
+//! expression crate's.
 
 use std::collections::HashMap;
 
-/// One `${{ ... }}` (or `${% ... %}`) found in a string.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Expression<'a> {
-    /// Byte offset of the opening delimiter in the string.
-    pub start: usize,
-    /// Byte offset just past the closing delimiter.
-    pub end: usize,
-    /// Byte offset of the body (after the opening delimiter).
-    pub body_start: usize,
-    /// The text between the delimiters.
-    pub body: &'a str,
-}
-
-/// An opening delimiter without its closing one.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Unclosed {
-    /// Byte offset of the opening delimiter.
-    pub offset: usize,
-    /// `${{` or `${%`.
-    pub opening: &'static str,
-    /// `}}` or `%}`.
-    pub closing: &'static str,
-}
-
-/// Finds every expression of a template string.
-pub fn scan(text: &str) -> Result<Vec<Expression<'_>>, Unclosed> {
-    let mut expressions = Vec::new();
-    let mut offset = 0;
-    loop {
-        let rest = &text[offset..];
-        let curly = rest.find("${{");
-        let percent = rest.find("${%");
-        let (at, opening, closing) = match (curly, percent) {
-            (None, None) => return Ok(expressions),
-            (Some(c), Some(p)) if p < c => (p, "${%", "%}"),
-            (Some(c), _) => (c, "${{", "}}"),
-            (None, Some(p)) => (p, "${%", "%}"),
-        };
-        let start = offset + at;
-        let body_start = start + 3;
-        let Some(close) = text[body_start..].find(closing) else {
-            return Err(Unclosed {
-                offset: start,
-                opening,
-                closing,
-            });
-        };
-        let end = body_start + close + closing.len();
-        expressions.push(Expression {
-            start,
-            end,
-            body_start,
-            body: &text[body_start..body_start + close],
-        });
-        offset = end;
-    }
-}
+use gantry_expr::{Expression, Template};
 
 /// What an expression reads from the environment.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Reference<'a> {
+pub enum Reference {
     /// `vars.x` or `vars['x']`.
-    Var(&'a str),
+    Var(String),
     /// `outputs.x` or `outputs['x']`.
-    Output(&'a str),
+    Output(String),
     /// `task.outputs.x` or `task.outputs['x']`.
-    TaskOutput(&'a str),
+    TaskOutput(String),
+    /// A root variable that a promotion step's environment does not have.
+    Unknown(String),
 }
 
-/// A reference with its byte offset in the expression body.
+/// The variables a promotion step's expressions can read.
+pub const STEP_VARIABLES: [&str; 5] = ["ctx", "vars", "outputs", "task", "stepMetas"];
+
+/// A reference with its byte offset and length in the template string.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Located<'a> {
+pub struct Located {
     /// What is read.
-    pub reference: Reference<'a>,
-    /// Byte offset of the reference's root identifier in the body.
+    pub reference: Reference,
+    /// Byte offset of the access in the string.
     pub offset: usize,
-    /// Length in bytes of the whole reference (`vars.x`).
+    /// Length in bytes of the access (`vars.x`).
     pub len: usize,
 }
 
-/// The `vars`, `outputs` and `task.outputs` references of an expression body, skipping string
-/// literals and member accesses (`a.vars` is not a reference).
-pub fn references(body: &str) -> Vec<Located<'_>> {
-    let bytes = body.as_bytes();
+/// The references of a template string, or `None` when it does not compile (the syntax
+/// check reports that).
+pub fn references(text: &str) -> Option<Vec<Located>> {
+    let template = Template::compile(text).ok()?;
     let mut found = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let byte = bytes[i];
-        if matches!(byte, b'"' | b'\'' | b'`') {
-            i = skip_string(bytes, i);
-            continue;
-        }
-        if is_ident_start(byte) {
-            let start = i;
-            while i < bytes.len() && is_ident_char(bytes[i]) {
-                i += 1;
-            }
-            let ident = &body[start..i];
-            let preceded_by_dot = body[..start].trim_end().ends_with('.');
-            if preceded_by_dot {
-                continue;
-            }
-            match ident {
-                "vars" | "outputs" => {
-                    if let Some((name, end)) = member(body, i) {
-                        let reference = if ident == "vars" {
-                            Reference::Var(name)
-                        } else {
-                            Reference::Output(name)
-                        };
-                        found.push(Located {
-                            reference,
-                            offset: start,
-                            len: end - start,
-                        });
-                        i = end;
-                    }
+    for expression in template.expressions() {
+        for reference in expression.references() {
+            let path = &reference.path;
+            let what = match reference.root.as_str() {
+                "vars" if !path.is_empty() => Reference::Var(path[0].clone()),
+                "outputs" if !path.is_empty() => Reference::Output(path[0].clone()),
+                "task" if path.len() >= 2 && path[0] == "outputs" => {
+                    Reference::TaskOutput(path[1].clone())
                 }
-                "task" => {
-                    if let Some(("outputs", after_outputs)) = member(body, i)
-                        && let Some((name, end)) = member(body, after_outputs)
-                    {
-                        found.push(Located {
-                            reference: Reference::TaskOutput(name),
-                            offset: start,
-                            len: end - start,
-                        });
-                        i = end;
-                    }
-                }
-                _ => {}
-            }
-            continue;
-        }
-        i += 1;
-    }
-    found
-}
-
-/// Parses `.name`, `?.name`, `['name']` or `["name"]` at `at`; returns the name and the offset
-/// after it.
-fn member(body: &str, at: usize) -> Option<(&str, usize)> {
-    let rest = &body[at..];
-    let trimmed = rest.trim_start();
-    let skipped = rest.len() - trimmed.len();
-    let at = at + skipped;
-    if let Some(after) = trimmed
-        .strip_prefix("?.")
-        .or_else(|| trimmed.strip_prefix('.'))
-    {
-        let dot_len = trimmed.len() - after.len();
-        let after_trim = after.trim_start();
-        let start = at + dot_len + (after.len() - after_trim.len());
-        let len = after_trim.bytes().take_while(|b| is_ident_char(*b)).count();
-        if len == 0 || !is_ident_start(after_trim.as_bytes()[0]) {
-            return None;
-        }
-        return Some((&body[start..start + len], start + len));
-    }
-    if let Some(after) = trimmed.strip_prefix('[') {
-        let inner = after.trim_start();
-        let quote = *inner.as_bytes().first()?;
-        if quote != b'\'' && quote != b'"' {
-            return None;
-        }
-        let name_start = at + 1 + (after.len() - inner.len()) + 1;
-        let close = body[name_start..].find(quote as char)?;
-        let name = &body[name_start..name_start + close];
-        let after_quote = name_start + close + 1;
-        let tail = &body[after_quote..];
-        let bracket = tail.find(']')?;
-        if !tail[..bracket].trim().is_empty() {
-            return None;
-        }
-        return Some((name, after_quote + bracket + 1));
-    }
-    None
-}
-
-fn skip_string(bytes: &[u8], start: usize) -> usize {
-    let quote = bytes[start];
-    let mut i = start + 1;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' if quote != b'`' => i += 2,
-            byte if byte == quote => return i + 1,
-            _ => i += 1,
+                root if STEP_VARIABLES.contains(&root) => continue,
+                root => Reference::Unknown(root.to_owned()),
+            };
+            found.push(Located {
+                reference: what,
+                offset: reference.full_span.start,
+                len: reference.full_span.len(),
+            });
         }
     }
-    bytes.len()
-}
-
-fn is_ident_start(byte: u8) -> bool {
-    byte.is_ascii_alphabetic() || byte == b'_' || byte == b'$'
-}
-
-fn is_ident_char(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'$'
+    Some(found)
 }
 
 /// Known var values for static substitution: `Some(value)` when the value is known, `None` when
@@ -222,28 +75,28 @@ fn resolve_depth(text: &str, vars: &KnownVars, depth: usize) -> Option<String> {
     if depth > 8 {
         return None;
     }
-    let expressions = scan(text).ok()?;
+    let expressions = gantry_expr::scan(text).ok()?;
     if expressions.is_empty() {
         return Some(text.to_owned());
     }
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
-    for expression in expressions {
-        out.push_str(&text[last..expression.start]);
-        let body = expression.body.trim();
-        let refs = references(body);
-        let [only] = refs.as_slice() else {
+    for delimited in expressions {
+        out.push_str(&text[last..delimited.span.start]);
+        let body = &text[delimited.body.start..delimited.body.end];
+        let references = Expression::compile(body).ok()?.references();
+        let [only] = references.as_slice() else {
             return None;
         };
-        let Reference::Var(name) = only.reference else {
+        let [name] = only.path.as_slice() else {
             return None;
         };
-        if only.offset != 0 || only.len != body.len() {
+        if only.root != "vars" || only.full_span.len() != body.trim().len() {
             return None;
         }
         let value = vars.get(name)?.as_deref()?;
         out.push_str(&resolve_depth(value, vars, depth + 1)?);
-        last = expression.end;
+        last = delimited.span.end;
     }
     out.push_str(&text[last..]);
     Some(out)
@@ -254,39 +107,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn scan_finds_expressions_and_unclosed_delimiters() {
-        let found = scan("a ${{ x }} b ${% y }} %} c").unwrap();
-        assert_eq!(found.len(), 2);
-        assert_eq!(found[0].body, " x ");
-        assert_eq!(found[1].body, " y }} ");
-        assert_eq!(
-            scan("ok ${{ x }} then ${{ broken").unwrap_err(),
-            Unclosed {
-                offset: 17,
-                opening: "${{",
-                closing: "}}"
-            }
-        );
-        assert!(scan("no expressions {{ here }}").unwrap().is_empty());
-    }
-
-    #[test]
-    fn references_skip_strings_and_members() {
-        let refs: Vec<Reference<'_>> = references(
-            " quote(imageFrom(vars.imageRepo, warehouse(vars['warehouseName'])).Tag) + outputs.commit.commit + task.outputs['update-image'].commitMessage + 'vars.fake' + a.vars.no ",
+    fn references_of_a_template() {
+        let refs: Vec<Reference> = references(
+            "${{ quote(imageFrom(vars.imageRepo, warehouse(vars['warehouseName'])).Tag) }} ${% outputs.commit.commit + task.outputs['update-image'].commitMessage + 'vars.fake' + image.tag + ctx.stage %} ${{ let vars = 1; vars.x }}",
         )
+        .unwrap()
         .into_iter()
         .map(|located| located.reference)
         .collect();
         assert_eq!(
             refs,
             vec![
-                Reference::Var("imageRepo"),
-                Reference::Var("warehouseName"),
-                Reference::Output("commit"),
-                Reference::TaskOutput("update-image"),
+                Reference::Var("imageRepo".into()),
+                Reference::Var("warehouseName".into()),
+                Reference::Output("commit".into()),
+                Reference::TaskOutput("update-image".into()),
+                Reference::Unknown("image".into()),
             ]
         );
+        assert_eq!(references("${{ vars. }}"), None);
+        let located = &references("path: ${{ vars.src }}").unwrap()[0];
+        assert_eq!((located.offset, located.len), (10, 8));
     }
 
     #[test]

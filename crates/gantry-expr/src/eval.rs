@@ -158,10 +158,7 @@ impl<'a> Evaluator<'a> {
         if value.depth() > self.limits.max_depth {
             return Err(Stop::Err(Error::new(
                 ErrorKind::Limit,
-                format!(
-                    "value nests deeper than {} levels",
-                    self.limits.max_depth
-                ),
+                format!("value nests deeper than {} levels", self.limits.max_depth),
                 span,
             )));
         }
@@ -230,9 +227,7 @@ impl<'a> Evaluator<'a> {
                 };
                 slice(&value, from.as_ref(), to.as_ref(), node.span)
             }
-            Kind::Call { func, name, args } => {
-                functions::call(self, *func, name, args, node.span)
-            }
+            Kind::Call { func, name, args } => functions::call(self, *func, name, args, node.span),
             Kind::Method {
                 object,
                 name,
@@ -265,19 +260,14 @@ impl<'a> Evaluator<'a> {
                 }
                 Ok(last)
             }
-            Kind::Conditional(condition, then, otherwise) => {
-                match self.eval(condition)? {
-                    Value::Bool(true) => self.eval(then),
-                    Value::Bool(false) => self.eval(otherwise),
-                    other => Err(rt(
-                        format!(
-                            "the condition must be a bool, got {}",
-                            other.type_name()
-                        ),
-                        condition.span,
-                    )),
-                }
-            }
+            Kind::Conditional(condition, then, otherwise) => match self.eval(condition)? {
+                Value::Bool(true) => self.eval(then),
+                Value::Bool(false) => self.eval(otherwise),
+                other => Err(rt(
+                    format!("the condition must be a bool, got {}", other.type_name()),
+                    condition.span,
+                )),
+            },
             Kind::Let { name, value, body } => {
                 let value = self.eval(value)?;
                 self.scopes.push((name.clone(), value));
@@ -335,7 +325,10 @@ impl<'a> Evaluator<'a> {
         match self.predicate(body, item, index, Value::Nil)? {
             Value::Bool(b) => Ok(b),
             other => Err(rt(
-                format!("the predicate must return a bool, got {}", other.type_name()),
+                format!(
+                    "the predicate must return a bool, got {}",
+                    other.type_name()
+                ),
                 body.span,
             )),
         }
@@ -380,7 +373,14 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn binary_values(&mut self, op: Binary, l: &Value, r: &Value, span: Span, right_span: Span) -> R {
+    fn binary_values(
+        &mut self,
+        op: Binary,
+        l: &Value,
+        r: &Value,
+        span: Span,
+        right_span: Span,
+    ) -> R {
         let mismatch = || {
             rt(
                 format!(
@@ -413,7 +413,10 @@ impl<'a> Evaluator<'a> {
                     return Err(mismatch());
                 };
                 let regex = regex::Regex::new(pattern).map_err(|e| {
-                    rt(format!("invalid regular expression: {}", one_line(&e.to_string())), right_span)
+                    rt(
+                        format!("invalid regular expression: {}", one_line(&e.to_string())),
+                        right_span,
+                    )
                 })?;
                 Ok(Value::Bool(regex.is_match(text)))
             }
@@ -437,7 +440,9 @@ impl<'a> Evaluator<'a> {
                 if to < from {
                     return Ok(Value::array(Vec::new()));
                 }
-                let len = usize::try_from(to.abs_diff(*from)).unwrap_or(usize::MAX).saturating_add(1);
+                let len = usize::try_from(to.abs_diff(*from))
+                    .unwrap_or(usize::MAX)
+                    .saturating_add(1);
                 self.check_items(len, span)?;
                 self.tick(len as u64, span)?;
                 Ok(Value::array((*from..=*to).map(Value::Int).collect()))
@@ -466,7 +471,10 @@ pub(crate) fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-#[allow(clippy::cast_precision_loss, reason = "Go converts int to float64 the same way")]
+#[allow(
+    clippy::cast_precision_loss,
+    reason = "Go converts int to float64 the same way"
+)]
 fn as_float(value: &Value) -> Option<f64> {
     match value {
         Value::Int(i) => Some(*i as f64),
@@ -533,7 +541,10 @@ fn contains_value(container: &Value, needle: &Value, span: Span) -> R {
             Value::Nil => false,
             other => {
                 return Err(rt(
-                    format!("cannot use {} as type string in map key", other.go_type_name()),
+                    format!(
+                        "cannot use {} as type string in map key",
+                        other.go_type_name()
+                    ),
                     span,
                 ));
             }
@@ -557,7 +568,11 @@ pub(crate) fn fetch(object: &Value, key: &Value, span: Span, key_span: Span) -> 
     match object {
         Value::Map(map) => match key {
             Value::String(name) => Ok(map.entries().get(&**name).cloned().unwrap_or(Value::Nil)),
-            Value::Int(i) => Ok(map.entries().get(&i.to_string()).cloned().unwrap_or(Value::Nil)),
+            Value::Int(i) => Ok(map
+                .entries()
+                .get(&i.to_string())
+                .cloned()
+                .unwrap_or(Value::Nil)),
             other => Err(rt(
                 format!("cannot use {} as a map key", other.type_name()),
                 key_span,
@@ -593,7 +608,11 @@ pub(crate) fn fetch(object: &Value, key: &Value, span: Span, key_span: Span) -> 
                 {
                     error = error.with_help(format!("did you mean `.{similar}`?"));
                 } else {
-                    error = error.with_help(format!("{} has: {}", object.type_name(), names.join(", ")));
+                    error = error.with_help(format!(
+                        "{} has: {}",
+                        object.type_name(),
+                        names.join(", ")
+                    ));
                 }
                 Stop::Err(error)
             })
@@ -604,7 +623,9 @@ pub(crate) fn fetch(object: &Value, key: &Value, span: Span, key_span: Span) -> 
                 format!("cannot fetch {key} from <nil>"),
                 span,
             )
-            .with_help("use `?.` to get nil instead of an error, and `??` for a default: `a?.b ?? 'x'`"),
+            .with_help(
+                "use `?.` to get nil instead of an error, and `??` for a default: `a?.b ?? 'x'`",
+            ),
         )),
         other => Err(rt(
             format!("cannot fetch {key} from {}", other.go_type_name()),

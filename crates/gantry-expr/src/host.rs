@@ -59,7 +59,11 @@ pub trait Host {
     }
 
     /// A ConfigMap's data; `shared` reads the shared-resources namespace.
-    fn config_map(&self, name: &str, shared: bool) -> Result<Option<BTreeMap<String, String>>, String> {
+    fn config_map(
+        &self,
+        name: &str,
+        shared: bool,
+    ) -> Result<Option<BTreeMap<String, String>>, String> {
         let _ = (name, shared);
         Ok(None)
     }

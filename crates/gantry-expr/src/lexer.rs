@@ -60,7 +60,8 @@ pub(crate) fn tokenize(src: &str, offset: usize) -> Result<Vec<Token>, Error> {
         }
         let start = i;
         if c.is_ascii_digit() || (c == b'.' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)) {
-            let (tok, end) = number(src, i).map_err(|m| Error::new(ErrorKind::Syntax, m, span(start, start + 1)))?;
+            let (tok, end) = number(src, i)
+                .map_err(|m| Error::new(ErrorKind::Syntax, m, span(start, start + 1)))?;
             let end = end.max(i + 1);
             tokens.push(Token {
                 tok,
@@ -70,9 +71,8 @@ pub(crate) fn tokenize(src: &str, offset: usize) -> Result<Vec<Token>, Error> {
             continue;
         }
         if c == b'"' || c == b'\'' {
-            let (text, end) = quoted(src, i).map_err(|(m, at, len)| {
-                Error::new(ErrorKind::Syntax, m, span(at, at + len))
-            })?;
+            let (text, end) = quoted(src, i)
+                .map_err(|(m, at, len)| Error::new(ErrorKind::Syntax, m, span(at, at + len)))?;
             tokens.push(Token {
                 tok: Tok::Str(text),
                 span: span(start, end),
@@ -235,7 +235,11 @@ fn quoted(src: &str, start: usize) -> Result<(String, usize), (String, usize, us
             return Ok((out, at(i) + 1));
         }
         if c == '\n' {
-            return Err(("unterminated string: a quoted string cannot span lines".into(), start, i + 1));
+            return Err((
+                "unterminated string: a quoted string cannot span lines".into(),
+                start,
+                i + 1,
+            ));
         }
         if c != '\\' {
             out.push(c);
@@ -265,7 +269,11 @@ fn quoted(src: &str, start: usize) -> Result<(String, usize), (String, usize, us
             'U' => (8, 16),
             '0'..='7' => (2, 8),
             _ => {
-                return Err((format!("invalid escape sequence \\{e}"), at(i), 1 + e.len_utf8()));
+                return Err((
+                    format!("invalid escape sequence \\{e}"),
+                    at(i),
+                    1 + e.len_utf8(),
+                ));
             }
         };
         let mut digits = String::new();
@@ -275,14 +283,26 @@ fn quoted(src: &str, start: usize) -> Result<(String, usize), (String, usize, us
         for _ in 0..count {
             match chars.next() {
                 Some((_, d)) if d.is_digit(radix) => digits.push(d),
-                _ => return Err((format!("invalid escape sequence \\{e}{digits}"), at(i), 2 + digits.len())),
+                _ => {
+                    return Err((
+                        format!("invalid escape sequence \\{e}{digits}"),
+                        at(i),
+                        2 + digits.len(),
+                    ));
+                }
             }
         }
         let code = u32::from_str_radix(&digits, radix).unwrap_or(u32::MAX);
         // expr-lang turns `\xHH` and octal escapes into the code point U+00HH, not a raw byte
         match char::from_u32(code) {
             Some(ch) => out.push(ch),
-            None => return Err((format!("invalid escape sequence \\{e}{digits}"), at(i), 2 + digits.len())),
+            None => {
+                return Err((
+                    format!("invalid escape sequence \\{e}{digits}"),
+                    at(i),
+                    2 + digits.len(),
+                ));
+            }
         }
     }
     Err((
@@ -297,36 +317,46 @@ mod tests {
     use super::*;
 
     fn toks(src: &str) -> Vec<Tok> {
-        tokenize(src, 0).unwrap().into_iter().map(|t| t.tok).collect()
+        tokenize(src, 0)
+            .unwrap()
+            .into_iter()
+            .map(|t| t.tok)
+            .collect()
     }
 
     #[test]
     fn numbers() {
-        assert_eq!(toks("1_000 0x1F 0o17 0b101 1.5 1e3 .5 1..3"), vec![
-            Tok::Int(1000),
-            Tok::Int(31),
-            Tok::Int(15),
-            Tok::Int(5),
-            Tok::Float(1.5),
-            Tok::Float(1000.0),
-            Tok::Float(0.5),
-            Tok::Int(1),
-            Tok::Op(".."),
-            Tok::Int(3),
-            Tok::Eof
-        ]);
+        assert_eq!(
+            toks("1_000 0x1F 0o17 0b101 1.5 1e3 .5 1..3"),
+            vec![
+                Tok::Int(1000),
+                Tok::Int(31),
+                Tok::Int(15),
+                Tok::Int(5),
+                Tok::Float(1.5),
+                Tok::Float(1000.0),
+                Tok::Float(0.5),
+                Tok::Int(1),
+                Tok::Op(".."),
+                Tok::Int(3),
+                Tok::Eof
+            ]
+        );
         assert!(tokenize("12abc", 0).is_err());
     }
 
     #[test]
     fn strings_and_escapes() {
-        assert_eq!(toks(r#" "a\n\"b" 'c\'' `raw\n` "\u00e9\x41" "#), vec![
-            Tok::Str("a\n\"b".into()),
-            Tok::Str("c'".into()),
-            Tok::Str("raw\\n".into()),
-            Tok::Str("é\u{41}".into()),
-            Tok::Eof
-        ]);
+        assert_eq!(
+            toks(r#" "a\n\"b" 'c\'' `raw\n` "\u00e9\x41" "#),
+            vec![
+                Tok::Str("a\n\"b".into()),
+                Tok::Str("c'".into()),
+                Tok::Str("raw\\n".into()),
+                Tok::Str("é\u{41}".into()),
+                Tok::Eof
+            ]
+        );
         let err = tokenize("'abc", 0).unwrap_err();
         assert!(err.message.contains("unterminated"), "{}", err.message);
         assert!(tokenize(r#""\q""#, 0).is_err());

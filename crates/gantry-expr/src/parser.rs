@@ -29,7 +29,10 @@ pub(crate) fn parse(src: &str, offset: usize) -> Result<Node, Error> {
     let node = parser.sequence()?;
     if parser.peek() != &Tok::Eof {
         let token = parser.current().clone();
-        return Err(unexpected(&token, "the end of the expression or an operator"));
+        return Err(unexpected(
+            &token,
+            "the end of the expression or an operator",
+        ));
     }
     Ok(node)
 }
@@ -182,7 +185,10 @@ impl Parser {
                     }
                     _ => {
                         let after = self.tokens[(self.pos + 1).min(self.tokens.len() - 1)].clone();
-                        return Err(unexpected(&after, "`in`, `matches`, `contains`, `startsWith` or `endsWith` after `not`"));
+                        return Err(unexpected(
+                            &after,
+                            "`in`, `matches`, `contains`, `startsWith` or `endsWith` after `not`",
+                        ));
                     }
                 },
                 Tok::Ident(word) if is_word_operator(word) => (word.clone(), false),
@@ -210,13 +216,22 @@ impl Parser {
             if matches!(op, Binary::Lt | Binary::Gt | Binary::Le | Binary::Ge) {
                 left = self.comparison(left, op, op_precedence)?;
             } else {
-                let right = self.expression(if right_assoc { op_precedence } else { op_precedence + 1 })?;
+                let right = self.expression(if right_assoc {
+                    op_precedence
+                } else {
+                    op_precedence + 1
+                })?;
                 let span = left.span.to(right.span);
-                left = if let (Binary::Matches, Kind::Literal(Value::String(pattern))) = (op, &right.kind) {
+                left = if let (Binary::Matches, Kind::Literal(Value::String(pattern))) =
+                    (op, &right.kind)
+                {
                     let regex = regex::Regex::new(pattern).map_err(|e| {
                         Error::new(
                             ErrorKind::Syntax,
-                            format!("invalid regular expression: {}", crate::eval::one_line(&e.to_string())),
+                            format!(
+                                "invalid regular expression: {}",
+                                crate::eval::one_line(&e.to_string())
+                            ),
                             right.span,
                         )
                     })?;
@@ -247,7 +262,12 @@ impl Parser {
     }
 
     /// `a < b < c` means `a < b && b < c`.
-    fn comparison(&mut self, mut left: Node, mut op: Binary, precedence: u16) -> Result<Node, Error> {
+    fn comparison(
+        &mut self,
+        mut left: Node,
+        mut op: Binary,
+        precedence: u16,
+    ) -> Result<Node, Error> {
         let mut root: Option<Node> = None;
         loop {
             let right = self.expression(precedence + 1)?;
@@ -328,7 +348,10 @@ impl Parser {
         let then = self.sequence()?;
         self.expect_op("}", "`}` closing the `if` branch")?;
         if !self.is_word("else") {
-            return Err(unexpected(self.current(), "`else`: an `if` expression needs both branches"));
+            return Err(unexpected(
+                self.current(),
+                "`else`: an `if` expression needs both branches",
+            ));
         }
         self.advance();
         let otherwise = if self.is_word("if") {
@@ -351,7 +374,10 @@ impl Parser {
             return Err(unexpected(&token, "a function name after the pipe `|`"));
         };
         if !self.is_op("(") {
-            return Err(unexpected(self.current(), "`(` with the call's other arguments after the pipe"));
+            return Err(unexpected(
+                self.current(),
+                "`(` with the call's other arguments after the pipe",
+            ));
         }
         self.call(name.clone(), token.span, vec![left])
     }
@@ -385,8 +411,10 @@ impl Parser {
             self.advance();
             let inner = self.sequence()?;
             if !self.is_op(")") {
-                return Err(unexpected(self.current(), "`)`: an opened parenthesis is not closed")
-                    .with_help("add the missing `)`"));
+                return Err(
+                    unexpected(self.current(), "`)`: an opened parenthesis is not closed")
+                        .with_help("add the missing `)`"),
+                );
             }
             let close = self.advance().span;
             let node = Node {
@@ -399,7 +427,9 @@ impl Parser {
             if self.closures == 0 {
                 return Err(Error::new(
                     ErrorKind::Syntax,
-                    format!("`#{name}` can only be used inside a predicate, such as `map(list, #)`"),
+                    format!(
+                        "`#{name}` can only be used inside a predicate, such as `map(list, #)`"
+                    ),
                     token.span,
                 ));
             }
@@ -507,7 +537,12 @@ impl Parser {
                     literal(token.span, Value::from(crate::value::format_float_g(*f)))
                 }
                 Tok::Op("(") => self.expression(0)?,
-                _ => return Err(unexpected(&token, "a map key (a name, a string, or `(expression)`)")),
+                _ => {
+                    return Err(unexpected(
+                        &token,
+                        "a map key (a name, a string, or `(expression)`)",
+                    ));
+                }
             };
             self.expect_op(":", "`:` after the map key")?;
             let value = self.expression(0)?;
@@ -545,7 +580,10 @@ impl Parser {
             if self.is_op(",") {
                 self.advance();
             } else if !self.is_op(")") {
-                return Err(unexpected(self.current(), "`,` or `)` in the argument list"));
+                return Err(unexpected(
+                    self.current(),
+                    "`,` or `)` in the argument list",
+                ));
             }
         }
         let end = self.advance().span;
@@ -658,7 +696,11 @@ impl Parser {
         self.advance(); // [
         if self.is_op(":") {
             self.advance();
-            let to = if self.is_op("]") { None } else { Some(Box::new(self.expression(0)?)) };
+            let to = if self.is_op("]") {
+                None
+            } else {
+                Some(Box::new(self.expression(0)?))
+            };
             let end = self.expect_op("]", "`]` closing the slice")?;
             return Ok(Node {
                 span: object.span.to(end),
@@ -672,7 +714,11 @@ impl Parser {
         let from = self.expression(0)?;
         if self.is_op(":") {
             self.advance();
-            let to = if self.is_op("]") { None } else { Some(Box::new(self.expression(0)?)) };
+            let to = if self.is_op("]") {
+                None
+            } else {
+                Some(Box::new(self.expression(0)?))
+            };
             let end = self.expect_op("]", "`]` closing the slice")?;
             return Ok(Node {
                 span: object.span.to(end),

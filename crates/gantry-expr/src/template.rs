@@ -80,8 +80,10 @@ fn member_path(node: &Node) -> Option<(&str, Span, Vec<String>)> {
 }
 
 fn collect_references(node: &Node, bound: &mut Vec<String>, found: &mut Vec<Reference>) {
-    if matches!(node.kind, Kind::Member { .. } | Kind::Chain(_) | Kind::Ident(_))
-        && let Some((root, span, path)) = member_path(node)
+    if matches!(
+        node.kind,
+        Kind::Member { .. } | Kind::Chain(_) | Kind::Ident(_)
+    ) && let Some((root, span, path)) = member_path(node)
     {
         if !bound.iter().any(|b| b == root) {
             found.push(Reference {
@@ -108,7 +110,10 @@ fn collect_references(node: &Node, bound: &mut Vec<String>, found: &mut Vec<Refe
                 collect_references(value, bound, found);
             }
         }
-        Kind::Unary(_, inner) | Kind::Closure(inner) | Kind::Chain(inner) | Kind::Matches(inner, _) => {
+        Kind::Unary(_, inner)
+        | Kind::Closure(inner)
+        | Kind::Chain(inner)
+        | Kind::Matches(inner, _) => {
             collect_references(inner, bound, found);
         }
         Kind::Binary(_, left, right) => {
@@ -268,7 +273,12 @@ impl Template {
 
     /// Evaluates: each expression's value is inserted (strings raw, anything else as JSON), and
     /// the whole result is coerced with Kargo's rules (see [`coerce`]).
-    pub fn render_with(&self, env: &Value, host: &dyn Host, limits: Limits) -> Result<Value, Error> {
+    pub fn render_with(
+        &self,
+        env: &Value,
+        host: &dyn Host,
+        limits: Limits,
+    ) -> Result<Value, Error> {
         if self.parts.is_empty() {
             return Ok(Value::from(self.source.as_str()));
         }
@@ -418,7 +428,10 @@ impl Config {
     }
 }
 
-fn compile_node(json: &serde_json::Value, path: &mut Vec<PathSegment>) -> Result<ConfigNode, ConfigError> {
+fn compile_node(
+    json: &serde_json::Value,
+    path: &mut Vec<PathSegment>,
+) -> Result<ConfigNode, ConfigError> {
     Ok(match json {
         serde_json::Value::String(s) => {
             let template = Template::compile(s).map_err(|error| ConfigError {
@@ -461,10 +474,12 @@ fn render_node(
 ) -> Result<Value, ConfigError> {
     Ok(match node {
         ConfigNode::Leaf(value) => value.clone(),
-        ConfigNode::Template(template) => template.render(env, host).map_err(|error| ConfigError {
-            path: path.clone(),
-            error,
-        })?,
+        ConfigNode::Template(template) => {
+            template.render(env, host).map_err(|error| ConfigError {
+                path: path.clone(),
+                error,
+            })?
+        }
         ConfigNode::Array(items) => {
             let mut values = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {

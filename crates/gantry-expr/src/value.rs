@@ -239,6 +239,7 @@ impl Value {
     }
 
     /// The value with objects replaced by their JSON form, recursively.
+    #[must_use]
     pub fn json_form(&self) -> Value {
         match self {
             Self::Object(object) => object.to_json().json_form(),
@@ -263,7 +264,9 @@ impl Value {
                 None => Self::Float(n.as_f64().unwrap_or(f64::NAN)),
             },
             serde_json::Value::String(s) => Self::string(s.as_str()),
-            serde_json::Value::Array(items) => Self::array(items.iter().map(Self::from_json).collect()),
+            serde_json::Value::Array(items) => {
+                Self::array(items.iter().map(Self::from_json).collect())
+            }
             serde_json::Value::Object(entries) => Self::map(
                 entries
                     .iter()
@@ -280,7 +283,10 @@ impl Value {
             Self::Bool(b) => serde_json::Value::Bool(*b),
             Self::Int(i) => serde_json::Value::from(*i),
             // an integral float becomes an integer, so that it prints as Go prints it (`42`)
-            #[allow(clippy::cast_possible_truncation, reason = "checked to be integral and in range")]
+            #[allow(
+                clippy::cast_possible_truncation,
+                reason = "checked to be integral and in range"
+            )]
             Self::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
                 serde_json::Value::from(*f as i64)
             }
@@ -333,8 +339,13 @@ impl Value {
             (Self::Nil, Self::Nil) => true,
             (Self::Bool(a), Self::Bool(b)) => a == b,
             (Self::Int(a), Self::Int(b)) => a == b,
-            #[allow(clippy::cast_precision_loss, reason = "Go compares int and float as floats")]
-            (Self::Int(a), Self::Float(b)) | (Self::Float(b), Self::Int(a)) => (*a as f64) == *b,
+            #[allow(
+                clippy::cast_precision_loss,
+                reason = "Go compares int and float as floats"
+            )]
+            (Self::Int(a), Self::Float(b)) | (Self::Float(b), Self::Int(a)) => {
+                (*a as f64).partial_cmp(b) == Some(std::cmp::Ordering::Equal)
+            }
             #[allow(clippy::float_cmp, reason = "Go's == on float64")]
             (Self::Float(a), Self::Float(b)) => a == b,
             (Self::String(a), Self::String(b)) => a == b,
@@ -519,10 +530,10 @@ pub fn format_float_g(f: f64) -> String {
         return if f.is_sign_negative() { "-0" } else { "0" }.to_owned();
     }
     let (digits, exp) = shortest_digits(f);
-    if exp < -4 || exp >= 6 {
-        exponent_form(&digits, exp, f < 0.0)
-    } else {
+    if (-4..6).contains(&exp) {
         fixed_form(&digits, exp, f < 0.0)
+    } else {
+        exponent_form(&digits, exp, f < 0.0)
     }
 }
 
@@ -670,7 +681,10 @@ mod tests {
     fn go_json_encoding() {
         let mut m = BTreeMap::new();
         m.insert("b".to_owned(), Value::from("<x> & y"));
-        m.insert("a".to_owned(), Value::array(vec![Value::Int(1), Value::Float(2.5)]));
+        m.insert(
+            "a".to_owned(),
+            Value::array(vec![Value::Int(1), Value::Float(2.5)]),
+        );
         let v = Value::map(m);
         assert_eq!(
             v.to_go_json().unwrap(),
@@ -687,7 +701,10 @@ mod tests {
     #[test]
     fn go_print_formatting() {
         let mut m = BTreeMap::new();
-        m.insert("k".to_owned(), Value::array(vec![Value::Int(1), Value::Nil]));
+        m.insert(
+            "k".to_owned(),
+            Value::array(vec![Value::Int(1), Value::Nil]),
+        );
         assert_eq!(Value::map(m).to_go_string(), "map[k:[1 <nil>]]");
         assert_eq!(Value::Float(3.0).to_go_string(), "3");
     }
@@ -696,12 +713,8 @@ mod tests {
     fn equality_follows_expr() {
         assert!(Value::Int(1).equals(&Value::Float(1.0)));
         assert!(!Value::Int(1).equals(&Value::from("1")));
-        assert!(
-            Value::array(vec![Value::Int(1)]).equals(&Value::array(vec![Value::Int(1)]))
-        );
-        assert!(
-            Value::array(vec![Value::Int(1)]).equals(&Value::array(vec![Value::Float(1.0)]))
-        );
+        assert!(Value::array(vec![Value::Int(1)]).equals(&Value::array(vec![Value::Int(1)])));
+        assert!(Value::array(vec![Value::Int(1)]).equals(&Value::array(vec![Value::Float(1.0)])));
         let map = |v: Value| Value::map(BTreeMap::from([("a".to_owned(), v)]));
         assert!(!map(Value::Int(1)).equals(&map(Value::Float(1.0))));
         assert!(Value::Nil.equals(&Value::Nil));

@@ -21,6 +21,31 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Check a pipeline's manifests (Kargo, Argo CD, Kro) for mistakes before anything runs.
     Validate(ValidateArgs),
+    /// Work with `${{ }}` expressions.
+    #[command(subcommand)]
+    Expr(ExprCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ExprCommand {
+    /// Evaluate a template (`'v${{ vars.n + 1 }}'`) or, with --raw, a bare expression, and print
+    /// the value as JSON.
+    Eval(ExprEvalArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ExprEvalArgs {
+    /// A template string with `${{ }}` / `${% %}` expressions, rendered with Kargo's coercion.
+    #[arg(required_unless_present = "raw", conflicts_with = "raw")]
+    pub(crate) template: Option<String>,
+
+    /// A bare expression (no delimiters, no coercion), as in `freightCreationCriteria`.
+    #[arg(long, value_name = "EXPR")]
+    pub(crate) raw: Option<String>,
+
+    /// A JSON or YAML mapping used as the environment (`{vars: {...}, ctx: {...}}`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) env: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

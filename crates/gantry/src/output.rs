@@ -218,3 +218,67 @@ pub(crate) fn json(diagnostics: &[Diagnostic]) -> Value {
             .collect(),
     )
 }
+
+#[derive(Debug)]
+struct Snippet {
+    message: String,
+    help: Option<String>,
+    source: NamedSource<String>,
+    span: SourceSpan,
+}
+
+impl fmt::Display for Snippet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Snippet {}
+
+impl miette::Diagnostic for Snippet {
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.help
+            .as_ref()
+            .map(|help| Box::new(help) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(&self.source)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        Some(Box::new(std::iter::once(
+            LabeledSpan::new_primary_with_span(None, self.span),
+        )))
+    }
+}
+
+/// An error about a piece of text given on the command line, with a caret under `span`.
+pub(crate) fn snippet(
+    name: &str,
+    text: &str,
+    span: std::ops::Range<usize>,
+    message: &str,
+    help: Option<&str>,
+    color: bool,
+) -> String {
+    let snippet = Snippet {
+        message: message.to_owned(),
+        help: help.map(str::to_owned),
+        source: NamedSource::new(name, text.to_owned()),
+        span: SourceSpan::from((span.start, span.len())),
+    };
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_links(false);
+    let mut out = String::new();
+    if handler.render_report(&mut out, &snippet).is_err() {
+        out = format!("error: {message}\n");
+    }
+    out
+}

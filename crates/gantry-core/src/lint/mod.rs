@@ -6,9 +6,11 @@
 //!              ──► project   (Project per namespace, policies, auto-promotion)
 //!              ──► graph     (origins, upstream Stages, cycles)
 //!              ──► promotion (steps, tasks, vars, outputs, paths, credentials, Argo CD)
+//!              ──► expressions (every `${{ }}` parsed, criteria expressions)
 //!              ──► sorted, de-duplicated diagnostics
 //! ```
 
+mod expressions;
 mod graph;
 mod index;
 mod project;
@@ -47,6 +49,7 @@ pub fn validate(set: &ResourceSet) -> Report {
     project::check(&index, &mut diagnostics);
     graph::check(&index, &mut diagnostics);
     promotion::check(&index, &mut diagnostics);
+    expressions::check(set, &mut diagnostics);
     diagnostic::sort_and_dedup(&mut diagnostics);
     Report { diagnostics }
 }

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use super::index::{Index, Namespace, Pair};
 use crate::steps;
-use crate::template::{self, KnownVars, Reference};
+use crate::template::{self, KnownVars, Reference, STEP_VARIABLES};
 use crate::url;
 
 pub(crate) fn check(index: &Index<'_>, out: &mut Vec<Diagnostic>) {
@@ -341,30 +341,54 @@ fn definition(
             .enumerate()
             .map(|(j, s)| s.alias.clone().unwrap_or_else(|| format!("step-{}", j + 1)))
             .collect();
-        for_each_template(step, &step_path, &mut |string, located, offset| {
-            match located {
-                Err(unclosed) => out.push(
-                    Diagnostic::new(&diagnostic::UNCLOSED_EXPRESSION, format!("`{}` is never closed", unclosed.opening))
-                        .at_location(Some(string.location(resource, unclosed.offset, 3)))
-                        .label(format!("expected `{}` after this", unclosed.closing))
-                        .help(format!("close the expression with `{}`; use `${{% ... %}}` when the expression itself contains `}}}}`", unclosed.closing)),
-                ),
-                Ok(Reference::TaskOutput(name)) => {
+        for_each_template(
+            step,
+            &step_path,
+            &mut |string, located, offset| match located {
+                Reference::Unknown(root) => {
+                    let mut diagnostic = Diagnostic::new(
+                        &diagnostic::UNKNOWN_VARIABLE,
+                        format!(
+                            "`{root}` is not a variable of a promotion step; it evaluates to nil"
+                        ),
+                    )
+                    .at_location(Some(string.location(resource, offset.0, offset.1)))
+                    .label("unknown variable");
+                    diagnostic.set_help(match suggest::similar(&root, STEP_VARIABLES.iter().copied()) {
+                        Some(candidate) => format!("did you mean `{candidate}`?"),
+                        None if root == "secrets" => "the `secrets` map was removed in Kargo v1.7: use `secret('name').key`".to_owned(),
+                        None => format!(
+                            "steps can read {}; artifacts come from functions such as `imageFrom(repoURL).Tag`",
+                            STEP_VARIABLES.map(|v| format!("`{v}`")).join(", ")
+                        ),
+                    });
+                    out.push(diagnostic);
+                }
+                Reference::TaskOutput(name) => {
                     if !in_task {
                         out.push(
                             Diagnostic::new(&diagnostic::UNKNOWN_OUTPUT, format!("`task.outputs` is only available inside a PromotionTask (read `{name}`)"))
                                 .at_location(Some(string.location(resource, offset.0, offset.1)))
                                 .help(format!("use `outputs['{name}']` in a Stage's steps")),
                         );
-                    } else if !earlier.iter().any(|alias| alias == name) {
-                        let runs_later = steps.iter().any(|s| s.alias.as_deref() == Some(name));
+                    } else if !earlier.contains(&name) {
+                        let runs_later = steps
+                            .iter()
+                            .any(|s| s.alias.as_deref() == Some(name.as_str()));
                         let location = string.location(resource, offset.0, offset.1);
-                        out.push(unknown_output(location, "task.outputs", name, &earlier, runs_later, false));
+                        out.push(unknown_output(
+                            location,
+                            "task.outputs",
+                            &name,
+                            &earlier,
+                            runs_later,
+                            false,
+                        ));
                     }
                 }
-                Ok(_) => {}
-            }
-        });
+                Reference::Var(_) | Reference::Output(_) => {}
+            },
+        );
     }
 }
 
@@ -578,14 +602,13 @@ impl TemplateString<'_> {
     }
 }
 
-type Found<'a> = Result<Reference<'a>, template::Unclosed>;
-
-/// Calls `visit` for every reference (and every unclosed delimiter) in the step's config strings,
-/// var values and `if`, with the (offset, length) of the reference in the string.
+/// Calls `visit` for every reference in the step's config strings, var values and `if`, with
+/// the (offset, length) of the reference in the string. Strings that do not parse are skipped
+/// (the expression checks report them).
 fn for_each_template<'s>(
     step: &'s PromotionStep,
     path: &FieldPath,
-    visit: &mut dyn FnMut(TemplateString<'s>, Found<'s>, (usize, usize)),
+    visit: &mut dyn FnMut(TemplateString<'s>, Reference, (usize, usize)),
 ) {
     let mut strings: Vec<TemplateString<'s>> = Vec::new();
     if let Some(condition) = &step.condition {
@@ -606,33 +629,18 @@ fn for_each_template<'s>(
         collect_strings(config, &path.key("config"), &mut strings);
     }
     for string in strings {
-        match template::scan(string.value) {
-            Err(unclosed) => {
-                let at = unclosed.offset;
-                visit(
-                    TemplateString {
-                        path: string.path.clone(),
-                        value: string.value,
-                    },
-                    Err(unclosed),
-                    (at, 3),
-                );
-            }
-            Ok(expressions) => {
-                for expression in expressions {
-                    for located in template::references(expression.body) {
-                        let offset = (expression.body_start + located.offset, located.len);
-                        visit(
-                            TemplateString {
-                                path: string.path.clone(),
-                                value: string.value,
-                            },
-                            Ok(located.reference),
-                            offset,
-                        );
-                    }
-                }
-            }
+        let Some(found) = template::references(string.value) else {
+            continue;
+        };
+        for located in found {
+            visit(
+                TemplateString {
+                    path: string.path.clone(),
+                    value: string.value,
+                },
+                located.reference,
+                (located.offset, located.len),
+            );
         }
     }
 }
@@ -809,14 +817,14 @@ impl Context<'_, '_> {
             current.step,
             &current.path,
             &mut |string, located, offset| match located {
-                Ok(Reference::Var(name)) if in_stage && !current.vars.contains_key(name) => {
+                Reference::Var(name) if in_stage && !current.vars.contains_key(&name) => {
                     let mut diagnostic = Diagnostic::new(
                         &diagnostic::UNDEFINED_VAR,
                         format!("`vars.{name}` is not defined"),
                     )
                     .at_location(Some(string.location(resource, offset.0, offset.1)))
                     .label("undefined var (evaluates to nil)");
-                    if let Some(candidate) = suggest::similar(name, var_names.iter().copied()) {
+                    if let Some(candidate) = suggest::similar(&name, var_names.iter().copied()) {
                         diagnostic.set_help(format!("did you mean `vars.{candidate}`?"));
                     } else if var_names.is_empty() {
                         diagnostic.set_help(format!(
@@ -829,7 +837,7 @@ impl Context<'_, '_> {
                     }
                     found.push(diagnostic);
                 }
-                Ok(Reference::Output(name)) if !check_output(name) => {
+                Reference::Output(name) if !check_output(&name) => {
                     let runs_later = all.iter().any(|flat| flat.alias == name);
                     let namespaced = current.task_alias.is_some()
                         && all.iter().any(|f| f.alias.ends_with(&format!("::{name}")));
@@ -837,7 +845,7 @@ impl Context<'_, '_> {
                     found.push(unknown_output(
                         location,
                         "outputs",
-                        name,
+                        &name,
                         &earlier_aliases,
                         runs_later,
                         namespaced,

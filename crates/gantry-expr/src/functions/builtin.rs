@@ -334,10 +334,7 @@ fn predicate(ev: &mut Evaluator<'_>, b: Builtin, name: &str, args: &[Node], span
                 None => match list.first() {
                     Some(first) => (first.clone(), 1),
                     None => {
-                        return Err(rt(
-                            "reduce of an empty array with no initial value",
-                            span,
-                        ));
+                        return Err(rt("reduce of an empty array with no initial value", span));
                     }
                 },
             };
@@ -439,10 +436,16 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, b: Builtin, name: &str, args: &[Node]
             fixed(1, 1)?;
             match &v[0] {
                 Value::Int(i) => Ok(Value::Int(*i)),
-                #[allow(clippy::cast_possible_truncation, reason = "Go's int(float64) truncates")]
+                #[allow(
+                    clippy::cast_possible_truncation,
+                    reason = "Go's int(float64) truncates"
+                )]
                 Value::Float(f) => Ok(Value::Int(*f as i64)),
                 Value::String(s) => go_atoi(s).map(Value::Int).ok_or_else(|| {
-                    rt(format!("strconv.Atoi: parsing {s:?}: invalid syntax"), at(0))
+                    rt(
+                        format!("strconv.Atoi: parsing {s:?}: invalid syntax"),
+                        at(0),
+                    )
                 }),
                 other => Err(bad_arg(name, other, at(0))),
             }
@@ -451,7 +454,10 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, b: Builtin, name: &str, args: &[Node]
             fixed(1, 1)?;
             match &v[0] {
                 Value::String(s) => parse_go_float(s).map(Value::Float).ok_or_else(|| {
-                    rt(format!("strconv.ParseFloat: parsing {s:?}: invalid syntax"), at(0))
+                    rt(
+                        format!("strconv.ParseFloat: parsing {s:?}: invalid syntax"),
+                        at(0),
+                    )
                 }),
                 other => number(name, other, at(0)).map(Value::Float),
             }
@@ -485,7 +491,11 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, b: Builtin, name: &str, args: &[Node]
                 } else {
                     c.to_lowercase().collect::<Vec<char>>()
                 };
-                if mapped.len() == 1 { mapped.pop().unwrap_or(c) } else { c }
+                if mapped.len() == 1 {
+                    mapped.pop().unwrap_or(c)
+                } else {
+                    c
+                }
             };
             Ok(Value::from(s.chars().map(map).collect::<String>()))
         }
@@ -575,7 +585,9 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, b: Builtin, name: &str, args: &[Node]
                     None => item,
                     Some(current) => {
                         let ordering = compare(item, current).unwrap_or(std::cmp::Ordering::Equal);
-                        if (b == Builtin::Max && ordering.is_gt()) || (b == Builtin::Min && ordering.is_lt()) {
+                        if (b == Builtin::Max && ordering.is_gt())
+                            || (b == Builtin::Min && ordering.is_lt())
+                        {
                             item
                         } else {
                             current
@@ -597,7 +609,9 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, b: Builtin, name: &str, args: &[Node]
             }
             #[allow(clippy::cast_precision_loss, reason = "lengths are small")]
             if b == Builtin::Mean {
-                return Ok(Value::Float(numbers.iter().sum::<f64>() / numbers.len() as f64));
+                return Ok(Value::Float(
+                    numbers.iter().sum::<f64>() / numbers.len() as f64,
+                ));
             }
             numbers.sort_by(f64::total_cmp);
             let mid = numbers.len() / 2;
@@ -615,9 +629,8 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, b: Builtin, name: &str, args: &[Node]
         Builtin::FromJson => {
             fixed(1, 1)?;
             let s = text(name, &v[0], at(0))?;
-            let json: serde_json::Value = serde_json::from_str(s).map_err(|e| {
-                rt(format!("fromJSON: invalid JSON: {e}"), at(0))
-            })?;
+            let json: serde_json::Value = serde_json::from_str(s)
+                .map_err(|e| rt(format!("fromJSON: invalid JSON: {e}"), at(0)))?;
             Ok(encode::from_json_float(&json))
         }
         Builtin::ToBase64 => {
@@ -628,9 +641,8 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, b: Builtin, name: &str, args: &[Node]
         Builtin::FromBase64 => {
             fixed(1, 1)?;
             let s = text(name, &v[0], at(0))?;
-            let bytes = encode::base64_decode(s).ok_or_else(|| {
-                rt("fromBase64: illegal base64 data", at(0))
-            })?;
+            let bytes = encode::base64_decode(s)
+                .ok_or_else(|| rt("fromBase64: illegal base64 data", at(0)))?;
             Ok(Value::from(String::from_utf8_lossy(&bytes).into_owned()))
         }
         Builtin::First | Builtin::Last => {
@@ -741,7 +753,10 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, b: Builtin, name: &str, args: &[Node]
         Builtin::Uniq => {
             fixed(1, 1)?;
             let list = items(name, &v[0], at(0))?;
-            ev.tick(to_u64(list.len()).saturating_mul(to_u64(list.len())) / 8, span)?;
+            ev.tick(
+                to_u64(list.len()).saturating_mul(to_u64(list.len())) / 8,
+                span,
+            )?;
             let mut out: Vec<Value> = Vec::new();
             for item in list {
                 if !out.iter().any(|seen| seen.equals(item)) {
@@ -789,8 +804,14 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, b: Builtin, name: &str, args: &[Node]
                 Builtin::BitXor => a ^ c,
                 Builtin::BitNand => a & !c,
                 Builtin::BitShl => a.checked_shl(shift()?).unwrap_or(0),
-                Builtin::BitShr => a.checked_shr(shift()?).unwrap_or(if a < 0 { -1 } else { 0 }),
-                #[allow(clippy::cast_sign_loss, clippy::cast_possible_wrap, reason = "Go's uint conversion")]
+                Builtin::BitShr => a
+                    .checked_shr(shift()?)
+                    .unwrap_or(if a < 0 { -1 } else { 0 }),
+                #[allow(
+                    clippy::cast_sign_loss,
+                    clippy::cast_possible_wrap,
+                    reason = "Go's uint conversion"
+                )]
                 _ => (a as u64).checked_shr(shift()?).unwrap_or(0) as i64,
             }))
         }
@@ -895,8 +916,13 @@ pub(crate) fn parse_go_float(s: &str) -> Option<f64> {
         _ if lower.starts_with("0x") => parse_hex_float(&lower[2..])?,
         _ => {
             let valid = !lower.is_empty()
-                && lower.bytes().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'+' | b'-'))
-                && lower.bytes().next().is_some_and(|c| c.is_ascii_digit() || c == b'.');
+                && lower
+                    .bytes()
+                    .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'+' | b'-'))
+                && lower
+                    .bytes()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_digit() || c == b'.');
             if !valid {
                 return None;
             }

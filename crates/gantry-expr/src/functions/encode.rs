@@ -12,7 +12,11 @@ const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 pub(crate) fn base64_encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -27,8 +31,11 @@ pub(crate) fn base64_encode(bytes: &[u8]) -> String {
 
 /// Strict standard base64 (padding required), as Go's `StdEncoding.DecodeString`.
 pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let bytes: Vec<u8> = text.bytes().filter(|b| *b != b'\n' && *b != b'\r').collect();
-    if bytes.len() % 4 != 0 {
+    let bytes: Vec<u8> = text
+        .bytes()
+        .filter(|b| *b != b'\n' && *b != b'\r')
+        .collect();
+    if !bytes.len().is_multiple_of(4) {
         return None;
     }
     let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
@@ -47,7 +54,8 @@ pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
             };
             n = (n << 6) | value;
         }
-        let decoded = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        let decoded = n.to_be_bytes();
+        let decoded = [decoded[1], decoded[2], decoded[3]];
         out.extend_from_slice(&decoded[..3 - pad]);
     }
     Some(out)
@@ -57,7 +65,9 @@ pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
 pub(crate) fn from_json_float(json: &serde_json::Value) -> Value {
     match json {
         serde_json::Value::Number(n) => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
-        serde_json::Value::Array(items) => Value::array(items.iter().map(from_json_float).collect()),
+        serde_json::Value::Array(items) => {
+            Value::array(items.iter().map(from_json_float).collect())
+        }
         serde_json::Value::Object(entries) => Value::map(
             entries
                 .iter()
@@ -160,8 +170,12 @@ fn yaml_seq(out: &mut String, items: &[Value], indent: usize) {
         first = false;
         out.push_str("- ");
         match item {
-            Value::Map(map) if !map.entries().is_empty() => yaml_map(out, map.entries(), indent + 2),
-            Value::Array(array) if !array.items().is_empty() => yaml_seq(out, array.items(), indent + 2),
+            Value::Map(map) if !map.entries().is_empty() => {
+                yaml_map(out, map.entries(), indent + 2);
+            }
+            Value::Array(array) if !array.items().is_empty() => {
+                yaml_seq(out, array.items(), indent + 2);
+            }
             scalar => {
                 out.push_str(&yaml_scalar(scalar, indent + 2));
                 out.push('\n');
@@ -222,11 +236,19 @@ fn resolves_to_non_string(s: &str) -> bool {
     }
     let plain = body.replace('_', "");
     let is_int = plain.bytes().all(|b| b.is_ascii_digit())
-        || plain.strip_prefix("0x").is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
-        || plain.strip_prefix("0o").is_some_and(|o| !o.is_empty() && o.bytes().all(|b| (b'0'..=b'7').contains(&b)))
-        || plain.strip_prefix("0b").is_some_and(|o| !o.is_empty() && o.bytes().all(|b| b == b'0' || b == b'1'));
+        || plain
+            .strip_prefix("0x")
+            .is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        || plain
+            .strip_prefix("0o")
+            .is_some_and(|o| !o.is_empty() && o.bytes().all(|b| (b'0'..=b'7').contains(&b)))
+        || plain
+            .strip_prefix("0b")
+            .is_some_and(|o| !o.is_empty() && o.bytes().all(|b| b == b'0' || b == b'1'));
     let is_float = body.bytes().any(|b| b.is_ascii_digit())
-        && body.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-' | b'_'))
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-' | b'_'))
         && body.parse::<f64>().is_ok();
     let is_date = s.len() >= 10
         && s.as_bytes()[..10].iter().enumerate().all(|(i, b)| {
@@ -262,7 +284,7 @@ fn plain_allowed(s: &str) -> bool {
 fn yaml_string(s: &str, indent: usize) -> String {
     let special = s
         .chars()
-        .any(|c| (c.is_control() && c != '\n') || !is_go_printable(c) && c != '\n');
+        .any(|c| c != '\n' && (c.is_control() || !is_go_printable(c)));
     if s.contains('\n') && !special && !s.starts_with(' ') {
         return literal_block(s, indent);
     }
@@ -287,7 +309,11 @@ fn literal_block(s: &str, indent: usize) -> String {
     };
     let mut out = format!("|{chomp}");
     let body = if trailing == 1 { &s[..s.len() - 1] } else { s };
-    let body = if trailing > 1 { body.strip_suffix('\n').unwrap_or(body) } else { body };
+    let body = if trailing > 1 {
+        body.strip_suffix('\n').unwrap_or(body)
+    } else {
+        body
+    };
     for line in body.split('\n') {
         out.push('\n');
         if !line.is_empty() {

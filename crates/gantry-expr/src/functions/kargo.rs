@@ -107,9 +107,17 @@ fn commit_value(commit: &GitCommit) -> Value {
         .field_omit_empty("ID", "id", commit.id.as_str())
         .field_omit_empty("Branch", "branch", commit.branch.as_deref().unwrap_or(""))
         .field_omit_empty("Tag", "tag", commit.tag.as_deref().unwrap_or(""))
-        .field_omit_empty("Message", "message", commit.message.as_deref().unwrap_or(""))
+        .field_omit_empty(
+            "Message",
+            "message",
+            commit.message.as_deref().unwrap_or(""),
+        )
         .field_omit_empty("Author", "author", commit.author.as_deref().unwrap_or(""))
-        .field_omit_empty("Committer", "committer", commit.committer.as_deref().unwrap_or(""))
+        .field_omit_empty(
+            "Committer",
+            "committer",
+            commit.committer.as_deref().unwrap_or(""),
+        )
         .into_value()
 }
 
@@ -155,7 +163,11 @@ fn artifact_value(artifact: &serde_json::Value) -> Value {
     // Kargo's expression-friendly artifact has no JSON tags: JSON keys are the Go names
     Struct::new("ArtifactReference")
         .field("ArtifactType", "ArtifactType", text("artifactType"))
-        .field("SubscriptionName", "SubscriptionName", text("subscriptionName"))
+        .field(
+            "SubscriptionName",
+            "SubscriptionName",
+            text("subscriptionName"),
+        )
         .field("Version", "Version", text("version"))
         .field("Metadata", "Metadata", metadata)
         .into_value()
@@ -176,7 +188,9 @@ fn resolve_origin(
             .host
             .warehouse(name)
             .map_err(|e| host_fail(format!("error getting Warehouse {name:?}: {e}"), span))?
-            .ok_or_else(|| host_fail(format!("Warehouse {name:?} not found in the project"), span))?;
+            .ok_or_else(|| {
+                host_fail(format!("Warehouse {name:?} not found in the project"), span)
+            })?;
         for subscription in &warehouse.spec.subscriptions {
             if matches(subscription) {
                 if chosen.is_some() {
@@ -203,14 +217,25 @@ fn commit_from(ev: &Evaluator<'_>, args: &[Value], span: Span) -> R {
     let origin = match args.get(1) {
         Some(value) => Some(origin_arg(value).ok_or_else(|| {
             fail(
-                format!("second argument must be FreightOrigin, got {}", value.go_type_name()),
+                format!(
+                    "second argument must be FreightOrigin, got {}",
+                    value.go_type_name()
+                ),
                 span,
             )
         })?),
         None => resolve_origin(
             ev,
-            &|s| s.git.as_ref().is_some_and(|g| normalize_git(&g.repo_url) == repo),
-            &|| format!("multiple requested Freight could potentially provide a commit from repo {repo}; please update promotion steps to disambiguate"),
+            &|s| {
+                s.git
+                    .as_ref()
+                    .is_some_and(|g| normalize_git(&g.repo_url) == repo)
+            },
+            &|| {
+                format!(
+                    "multiple requested Freight could potentially provide a commit from repo {repo}; please update promotion steps to disambiguate"
+                )
+            },
             span,
         )?,
     };
@@ -229,14 +254,21 @@ fn image_from(ev: &Evaluator<'_>, args: &[Value], span: Span) -> R {
     let origin = match args.get(1) {
         Some(value) => Some(origin_arg(value).ok_or_else(|| {
             fail(
-                format!("second argument must be FreightOrigin, got {}", value.go_type_name()),
+                format!(
+                    "second argument must be FreightOrigin, got {}",
+                    value.go_type_name()
+                ),
                 span,
             )
         })?),
         None => resolve_origin(
             ev,
             &|s| s.image.as_ref().is_some_and(|i| i.repo_url == repo),
-            &|| format!("multiple requested Freight could potentially provide a container image from repository {repo}: please provide a Freight origin to disambiguate"),
+            &|| {
+                format!(
+                    "multiple requested Freight could potentially provide a container image from repository {repo}: please provide a Freight origin to disambiguate"
+                )
+            },
             span,
         )?,
     };
@@ -281,14 +313,18 @@ fn chart_from(ev: &Evaluator<'_>, args: &[Value], span: Span) -> R {
         }
         origin = Some(origin_arg(third).ok_or_else(|| {
             fail(
-                format!("third argument must be FreightOrigin, got {}", third.go_type_name()),
+                format!(
+                    "third argument must be FreightOrigin, got {}",
+                    third.go_type_name()
+                ),
                 span,
             )
         })?);
     }
-    let origin = match origin {
-        Some(o) => o,
-        None => {
+    let origin = if let Some(o) = origin {
+        o
+    } else {
+        {
             let resolved = resolve_origin(
                 ev,
                 &|s| {
@@ -296,7 +332,11 @@ fn chart_from(ev: &Evaluator<'_>, args: &[Value], span: Span) -> R {
                         c.repo_url == repo && c.name.as_deref().unwrap_or("") == name
                     })
                 },
-                &|| format!("multiple requested Freight could potentially provide a chart from repository {repo}: please provide a Freight origin to disambiguate"),
+                &|| {
+                    format!(
+                        "multiple requested Freight could potentially provide a chart from repository {repo}: please provide a Freight origin to disambiguate"
+                    )
+                },
                 span,
             )?;
             let Some(o) = resolved else {
@@ -322,14 +362,21 @@ fn artifact_from(ev: &Evaluator<'_>, args: &[Value], span: Span) -> R {
     let origin = match args.get(1) {
         Some(value) => Some(origin_arg(value).ok_or_else(|| {
             fail(
-                format!("second argument must be FreightOrigin, got {}", value.go_type_name()),
+                format!(
+                    "second argument must be FreightOrigin, got {}",
+                    value.go_type_name()
+                ),
                 span,
             )
         })?),
         None => resolve_origin(
             ev,
             &|s| !s.other.is_empty() && s.name.as_deref() == Some(wanted),
-            &|| format!("error finding artifact from subscription {wanted}: multiple requested Freight could potentially provide a {wanted:?} artifact; please update promotion steps to disambiguate"),
+            &|| {
+                format!(
+                    "error finding artifact from subscription {wanted}: multiple requested Freight could potentially provide a {wanted:?} artifact; please update promotion steps to disambiguate"
+                )
+            },
             span,
         )?,
     };
@@ -338,11 +385,20 @@ fn artifact_from(ev: &Evaluator<'_>, args: &[Value], span: Span) -> R {
     };
     Ok(freight_of(ev, &origin)
         .flat_map(|f| &f.artifacts)
-        .find(|a| a.get("subscriptionName").and_then(serde_json::Value::as_str) == Some(wanted))
+        .find(|a| {
+            a.get("subscriptionName")
+                .and_then(serde_json::Value::as_str)
+                == Some(wanted)
+        })
         .map_or(Value::Nil, artifact_value))
 }
 
-fn single_name<'v>(args: &'v [Value], what: &str, empty: &str, span: Span) -> Result<&'v str, Stop> {
+fn single_name<'v>(
+    args: &'v [Value],
+    what: &str,
+    empty: &str,
+    span: Span,
+) -> Result<&'v str, Stop> {
     arity(args, 1, 1, span)?;
     let name = string_arg(&args[0], what, span)?;
     if name.is_empty() && !empty.is_empty() {
@@ -406,8 +462,12 @@ impl Object for SemverValue {
             let [other] = args else {
                 return Err(format!("{method} takes 1 argument (a version)"));
             };
-            let other = version_arg(other)
-                .ok_or_else(|| format!("{method} needs a version from semverParse(), got {}", other.go_type_name()))?;
+            let other = version_arg(other).ok_or_else(|| {
+                format!(
+                    "{method} needs a version from semverParse(), got {}",
+                    other.go_type_name()
+                )
+            })?;
             Ok(Value::Bool(f(v.compare(&other))))
         };
         Some(match method {
@@ -500,12 +560,18 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, k: Kargo, args: &[Value], span: Span)
             arity(args, 1, 1, span)?;
             match &args[0] {
                 Value::String(s) => ev.string(go_quote(s), span),
-                other => Ok(Value::from(format!("\"{}\"", quoted_json(other, "quote", span)?))),
+                other => Ok(Value::from(format!(
+                    "\"{}\"",
+                    quoted_json(other, "quote", span)?
+                ))),
             }
         }
         Kargo::UnsafeQuote => {
             arity(args, 1, 1, span)?;
-            Ok(Value::from(format!("\"{}\"", quoted_json(&args[0], "quote", span)?)))
+            Ok(Value::from(format!(
+                "\"{}\"",
+                quoted_json(&args[0], "quote", span)?
+            )))
         }
         Kargo::AsYaml => {
             arity(args, 1, 1, span)?;
@@ -533,7 +599,12 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, k: Kargo, args: &[Value], span: Span)
         Kargo::ChartFrom => chart_from(ev, args, span),
         Kargo::ArtifactFrom => artifact_from(ev, args, span),
         Kargo::FreightMetadata | Kargo::FreightStatus => {
-            let name = single_name(args, "first argument", "freight ref name must not be empty", span)?;
+            let name = single_name(
+                args,
+                "first argument",
+                "freight ref name must not be empty",
+                span,
+            )?;
             let freight = ev
                 .host
                 .freight_by_name(name)
@@ -541,7 +612,10 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, k: Kargo, args: &[Value], span: Span)
             let Some(freight) = freight else {
                 return Ok(Value::Nil);
             };
-            let status = freight.status.clone().unwrap_or(serde_json::Value::Object(serde_json::Map::new()));
+            let status = freight
+                .status
+                .clone()
+                .unwrap_or(serde_json::Value::Object(serde_json::Map::new()));
             if k == Kargo::FreightStatus {
                 return Ok(from_json_float(&status));
             }
@@ -593,7 +667,11 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, k: Kargo, args: &[Value], span: Span)
         Kargo::Success | Kargo::Failure => {
             arity(args, 0, 0, span)?;
             let failed = has_failures(ev);
-            Ok(Value::Bool(if k == Kargo::Failure { failed } else { !failed }))
+            Ok(Value::Bool(if k == Kargo::Failure {
+                failed
+            } else {
+                !failed
+            }))
         }
         Kargo::Always => Ok(Value::Bool(true)),
         Kargo::Status => {

@@ -7,12 +7,17 @@ use crate::default_env;
 fn render_error(text: &str, error: &Error) -> String {
     let mut out = format!("{text}\n");
     let start = text[..error.span.start].chars().count();
-    let width = text[error.span.start..error.span.end].chars().count().max(1);
+    let width = text[error.span.start..error.span.end]
+        .chars()
+        .count()
+        .max(1);
     out.push_str(&" ".repeat(start));
     out.push_str(&"^".repeat(width));
-    out.push_str(&format!("\nerror: {}", error.message));
+    out.push_str("\nerror: ");
+    out.push_str(&error.message);
     if let Some(help) = &error.help {
-        out.push_str(&format!("\nhelp: {help}"));
+        out.push_str("\nhelp: ");
+        out.push_str(help);
     }
     out
 }

@@ -25,10 +25,16 @@ impl Host for TestHost {
         &self.requests
     }
     fn warehouse(&self, name: &str) -> Result<Option<&Warehouse>, String> {
-        Ok(self.warehouses.iter().find(|w| w.metadata.name.as_deref() == Some(name)))
+        Ok(self
+            .warehouses
+            .iter()
+            .find(|w| w.metadata.name.as_deref() == Some(name)))
     }
     fn freight_by_name(&self, name: &str) -> Result<Option<&Freight>, String> {
-        Ok(self.named.iter().find(|f| f.metadata.name.as_deref() == Some(name)))
+        Ok(self
+            .named
+            .iter()
+            .find(|f| f.metadata.name.as_deref() == Some(name)))
     }
     fn stage_metadata(&self, name: &str) -> Result<Option<serde_json::Value>, String> {
         if name == "broken" {
@@ -36,7 +42,11 @@ impl Host for TestHost {
         }
         Ok((name == "uat").then(|| serde_json::json!({"lastTicket": "OPS-12", "count": 3})))
     }
-    fn config_map(&self, name: &str, _shared: bool) -> Result<Option<BTreeMap<String, String>>, String> {
+    fn config_map(
+        &self,
+        name: &str,
+        _shared: bool,
+    ) -> Result<Option<BTreeMap<String, String>>, String> {
         Ok(self.config_maps.get(name).cloned())
     }
     fn secret(&self, name: &str, _shared: bool) -> Result<Option<SecretData>, String> {
@@ -103,8 +113,16 @@ fn host() -> TestHost {
         )]),
         current: Some("task-1::apply".to_owned()),
         steps: vec![
-            StepStatus { alias: "task-1::clone".into(), status: "Succeeded".into(), continue_on_error: false },
-            StepStatus { alias: "clone".into(), status: "Failed".into(), continue_on_error: true },
+            StepStatus {
+                alias: "task-1::clone".into(),
+                status: "Succeeded".into(),
+                continue_on_error: false,
+            },
+            StepStatus {
+                alias: "clone".into(),
+                status: "Failed".into(),
+                continue_on_error: true,
+            },
         ],
     }
 }
@@ -130,94 +148,182 @@ fn cases(host: &TestHost, cases: &[(&str, &str)]) {
 #[test]
 fn artifact_lookups() {
     let host = host();
-    cases(&host, &[
-        ("warehouse('shop')", r#"{"kind":"Warehouse","name":"shop"}"#),
-        ("warehouse('')", "error: name must not be empty"),
-        ("warehouse(1)", "error: argument must be string, got int"),
-        ("warehouse()", "error: expected 1 argument, got 0"),
-        ("imageFrom('ghcr.io/acme/shop', warehouse('shop')).Tag", r#""1.10.0""#),
-        ("imageFrom('ghcr.io/acme/shop', warehouse('tools')).Tag", r#""9.9.9""#),
-        ("imageFrom('ghcr.io/acme/shop')", r#"{"digest":"sha256:abc","repoURL":"ghcr.io/acme/shop","tag":"1.10.0"}"#),
-        ("imageFrom('GHCR.io/acme/shop')", "null"),
-        ("imageFrom('ghcr.io/acme/shop').tag", "error: type Image has no field tag"),
-        ("imageFrom('ghcr.io/acme/shop', 'shop')", "error: second argument must be FreightOrigin, got string"),
-        ("commitFrom('HTTPS://git.example.com/acme/config/').ID", r#""c0ffee""#),
-        ("commitFrom('https://git.example.com/other')", "null"),
-        ("commitFrom('https://git.example.com/other')?.ID ?? 'none'", r#""none""#),
-        ("chartFrom('oci://charts.example.com/acme', 'shop').Version", r#""2.3.4""#),
-        ("chartFrom('oci://charts.example.com/acme', 'nope')", r#"error: chart "nope" from repo oci://charts.example.com/acme not found in referenced Freight"#),
-        ("chartFrom('oci://charts.example.com/acme', warehouse('shop'))", "null"),
-        ("chartFrom('oci://charts.example.com/acme', warehouse('shop'), warehouse('shop'))", "error: when using three arguments, second argument must be string, got FreightOrigin"),
-        ("artifactFrom('feed').Version", r#""v7""#),
-        ("artifactFrom('feed').Metadata.k", "1"),
-        ("artifactFrom('other')", "null"),
-    ]);
+    cases(
+        &host,
+        &[
+            ("warehouse('shop')", r#"{"kind":"Warehouse","name":"shop"}"#),
+            ("warehouse('')", "error: name must not be empty"),
+            ("warehouse(1)", "error: argument must be string, got int"),
+            ("warehouse()", "error: expected 1 argument, got 0"),
+            (
+                "imageFrom('ghcr.io/acme/shop', warehouse('shop')).Tag",
+                r#""1.10.0""#,
+            ),
+            (
+                "imageFrom('ghcr.io/acme/shop', warehouse('tools')).Tag",
+                r#""9.9.9""#,
+            ),
+            (
+                "imageFrom('ghcr.io/acme/shop')",
+                r#"{"digest":"sha256:abc","repoURL":"ghcr.io/acme/shop","tag":"1.10.0"}"#,
+            ),
+            ("imageFrom('GHCR.io/acme/shop')", "null"),
+            (
+                "imageFrom('ghcr.io/acme/shop').tag",
+                "error: type Image has no field tag",
+            ),
+            (
+                "imageFrom('ghcr.io/acme/shop', 'shop')",
+                "error: second argument must be FreightOrigin, got string",
+            ),
+            (
+                "commitFrom('HTTPS://git.example.com/acme/config/').ID",
+                r#""c0ffee""#,
+            ),
+            ("commitFrom('https://git.example.com/other')", "null"),
+            (
+                "commitFrom('https://git.example.com/other')?.ID ?? 'none'",
+                r#""none""#,
+            ),
+            (
+                "chartFrom('oci://charts.example.com/acme', 'shop').Version",
+                r#""2.3.4""#,
+            ),
+            (
+                "chartFrom('oci://charts.example.com/acme', 'nope')",
+                r#"error: chart "nope" from repo oci://charts.example.com/acme not found in referenced Freight"#,
+            ),
+            (
+                "chartFrom('oci://charts.example.com/acme', warehouse('shop'))",
+                "null",
+            ),
+            (
+                "chartFrom('oci://charts.example.com/acme', warehouse('shop'), warehouse('shop'))",
+                "error: when using three arguments, second argument must be string, got FreightOrigin",
+            ),
+            ("artifactFrom('feed').Version", r#""v7""#),
+            ("artifactFrom('feed').Metadata.k", "1"),
+            ("artifactFrom('other')", "null"),
+        ],
+    );
 }
 
 #[test]
 fn ambiguous_origins_need_disambiguation() {
     let mut host = host();
-    host.requests.push(yaml(r#"{"origin": {"kind": "Warehouse", "name": "tools"}}"#));
-    cases(&host, &[
-        ("imageFrom('ghcr.io/acme/shop')", "error: multiple requested Freight could potentially provide a container image from repository ghcr.io/acme/shop: please provide a Freight origin to disambiguate"),
-        ("imageFrom('ghcr.io/acme/shop', warehouse('tools')).Tag", r#""9.9.9""#),
-    ]);
-    host.requests.push(yaml(r#"{"origin": {"kind": "Warehouse", "name": "gone"}}"#));
-    cases(&host, &[("commitFrom('https://x')", r#"error: Warehouse "gone" not found in the project"#)]);
+    host.requests.push(yaml(
+        r#"{"origin": {"kind": "Warehouse", "name": "tools"}}"#,
+    ));
+    cases(
+        &host,
+        &[
+            (
+                "imageFrom('ghcr.io/acme/shop')",
+                "error: multiple requested Freight could potentially provide a container image from repository ghcr.io/acme/shop: please provide a Freight origin to disambiguate",
+            ),
+            (
+                "imageFrom('ghcr.io/acme/shop', warehouse('tools')).Tag",
+                r#""9.9.9""#,
+            ),
+        ],
+    );
+    host.requests
+        .push(yaml(r#"{"origin": {"kind": "Warehouse", "name": "gone"}}"#));
+    cases(
+        &host,
+        &[(
+            "commitFrom('https://x')",
+            r#"error: Warehouse "gone" not found in the project"#,
+        )],
+    );
 }
 
 #[test]
 fn data_functions() {
     let host = host();
-    cases(&host, &[
-        ("freightMetadata('f1').ticket", r#""OPS-9""#),
-        ("type(freightMetadata('f1').build)", r#""float""#),
-        ("freightMetadata('nope')", "null"),
-        ("freightMetadata('')", "error: freight ref name must not be empty"),
-        ("freightStatus('f1').currentlyIn.uat.since", r#""2026-01-01T00:00:00Z""#),
-        ("stageMetadata('uat').lastTicket", r#""OPS-12""#),
-        ("stageMetadata('prod')", "null"),
-        ("stageMetadata('broken')", "error: failed to get stage broken: connection refused"),
-        ("configMap('settings').region", r#""eu-west-1""#),
-        ("configMap('missing')", "{}"),
-        ("secret('creds').token", r#""s3cr3t""#),
-        ("sharedSecret('creds')", "{}"),
-        ("secret('missing')", "{}"),
-    ]);
+    cases(
+        &host,
+        &[
+            ("freightMetadata('f1').ticket", r#""OPS-9""#),
+            ("type(freightMetadata('f1').build)", r#""float""#),
+            ("freightMetadata('nope')", "null"),
+            (
+                "freightMetadata('')",
+                "error: freight ref name must not be empty",
+            ),
+            (
+                "freightStatus('f1').currentlyIn.uat.since",
+                r#""2026-01-01T00:00:00Z""#,
+            ),
+            ("stageMetadata('uat').lastTicket", r#""OPS-12""#),
+            ("stageMetadata('prod')", "null"),
+            (
+                "stageMetadata('broken')",
+                "error: failed to get stage broken: connection refused",
+            ),
+            ("configMap('settings').region", r#""eu-west-1""#),
+            ("configMap('missing')", "{}"),
+            ("secret('creds').token", r#""s3cr3t""#),
+            ("sharedSecret('creds')", "{}"),
+            ("secret('missing')", "{}"),
+        ],
+    );
 }
 
 #[test]
 fn semver_functions() {
     let host = host();
-    cases(&host, &[
-        ("semverDiff('1.4.2', '1.5.0')", r#""Minor""#),
-        ("semverDiff('1.4.2', 'latest')", r#""Incomparable""#),
-        ("semverDiff(1, '1.0.0')", "error: first argument must be string, got int"),
-        ("semverParse('v2.7').Minor()", "7"),
-        ("semverParse('v2.7')", r#""2.7.0""#),
-        ("semverParse('v2.7').Original()", r#""v2.7""#),
-        ("semverParse('1.2.3-rc.1').Prerelease()", r#""rc.1""#),
-        ("semverParse('1.2.3').IncMinor().String()", r#""1.3.0""#),
-        ("semverParse('1.2.3').LessThan(semverParse('1.10.0'))", "true"),
-        ("semverParse('1.2.3').Compare(semverParse('1.2.3'))", "0"),
-        ("semverParse('banana')", "error: invalid semantic version: invalid semantic version"),
-        ("semverParse('1.0.0').Nope()", "error: type *semver.Version has no method Nope"),
-    ]);
+    cases(
+        &host,
+        &[
+            ("semverDiff('1.4.2', '1.5.0')", r#""Minor""#),
+            ("semverDiff('1.4.2', 'latest')", r#""Incomparable""#),
+            (
+                "semverDiff(1, '1.0.0')",
+                "error: first argument must be string, got int",
+            ),
+            ("semverParse('v2.7').Minor()", "7"),
+            ("semverParse('v2.7')", r#""2.7.0""#),
+            ("semverParse('v2.7').Original()", r#""v2.7""#),
+            ("semverParse('1.2.3-rc.1').Prerelease()", r#""rc.1""#),
+            ("semverParse('1.2.3').IncMinor().String()", r#""1.3.0""#),
+            (
+                "semverParse('1.2.3').LessThan(semverParse('1.10.0'))",
+                "true",
+            ),
+            ("semverParse('1.2.3').Compare(semverParse('1.2.3'))", "0"),
+            (
+                "semverParse('banana')",
+                "error: invalid semantic version: invalid semantic version",
+            ),
+            (
+                "semverParse('1.0.0').Nope()",
+                "error: type *semver.Version has no method Nope",
+            ),
+        ],
+    );
 }
 
 #[test]
 fn status_functions() {
     let mut host = host();
-    cases(&host, &[
-        ("success()", "true"),
-        ("failure()", "false"),
-        ("always()", "true"),
-        ("status('clone')", r#""Succeeded""#),
-        ("status('apply')", r#""""#),
-        ("status('')", "error: argument must not be empty"),
-        ("success(1)", "error: expected 0 arguments, got 1"),
-    ]);
-    host.steps.push(StepStatus { alias: "task-1::push".into(), status: "Errored".into(), continue_on_error: false });
+    cases(
+        &host,
+        &[
+            ("success()", "true"),
+            ("failure()", "false"),
+            ("always()", "true"),
+            ("status('clone')", r#""Succeeded""#),
+            ("status('apply')", r#""""#),
+            ("status('')", "error: argument must not be empty"),
+            ("success(1)", "error: expected 0 arguments, got 1"),
+        ],
+    );
+    host.steps.push(StepStatus {
+        alias: "task-1::push".into(),
+        status: "Errored".into(),
+        continue_on_error: false,
+    });
     cases(&host, &[("failure()", "true"), ("success()", "false")]);
     host.current = None;
     cases(&host, &[("status('clone')", r#""Failed""#)]);
@@ -236,7 +342,13 @@ fn the_seed_task_config_renders() {
         "${{ quote(imageFrom(vars.imageRepo, warehouse(vars.warehouseName)).Tag) }}",
     )
     .unwrap();
-    assert_eq!(template.render(&env, &host).unwrap().to_go_json().unwrap(), r#""1.10.0""#);
+    assert_eq!(
+        template.render(&env, &host).unwrap().to_go_json().unwrap(),
+        r#""1.10.0""#
+    );
     let template = Template::compile("${{ task.outputs['commit'].commit }}").unwrap();
-    assert_eq!(template.render(&env, &host).unwrap().to_go_json().unwrap(), r#""deadbeef""#);
+    assert_eq!(
+        template.render(&env, &host).unwrap().to_go_json().unwrap(),
+        r#""deadbeef""#
+    );
 }

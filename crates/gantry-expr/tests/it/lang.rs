@@ -23,7 +23,10 @@ fn literals() {
         ("true", "true"),
         ("nil", "null"),
         ("[1, 'two', [3],]", r#"[1,"two",[3]]"#),
-        ("{b: 2, 'a': 1, 3: 'x', ('k' + 'ey'): nil}", r#"{"3":"x","a":1,"b":2,"key":null}"#),
+        (
+            "{b: 2, 'a': 1, 3: 'x', ('k' + 'ey'): nil}",
+            r#"{"3":"x","a":1,"b":2,"key":null}"#,
+        ),
         ("/* note */ 4 // trailing", "4"),
         ("12abc", "error~bad number syntax"),
         ("99999999999999999999", "error~invalid integer literal"),
@@ -81,7 +84,10 @@ fn comparison_and_logic() {
         ("vars.flag ? 'on' : 'off'", r#""on""#),
         ("1 ? 2 : 3", "error~condition must be a bool"),
         ("false ?: 'fallback'", r#""fallback""#),
-        ("if vars.replicas > 2 { 'many' } else { 'few' }", r#""many""#),
+        (
+            "if vars.replicas > 2 { 'many' } else { 'few' }",
+            r#""many""#,
+        ),
         ("if false { 1 } else if true { 2 } else { 3 }", "2"),
     ]);
 }
@@ -113,15 +119,24 @@ fn members_indexes_and_slices() {
         ("vars.labels.team", r#""payments""#),
         ("vars['labels']['tier']", r#""backend""#),
         ("vars.labels.missing", "null"),
-        ("vars.missing.deeper", "error~cannot fetch deeper from <nil>"),
+        (
+            "vars.missing.deeper",
+            "error~cannot fetch deeper from <nil>",
+        ),
         ("vars.missing?.deeper", "null"),
         ("vars.missing?.deeper.evenDeeper", "null"),
         ("vars.missing?.[0]", "null"),
         ("unknownRoot", "null"),
         ("vars.tags[0]", r#""1.9.0""#),
         ("vars.tags[-1]", r#""1.10.1-rc.1""#),
-        ("vars.tags[3]", "error~index out of range: 3 (array length is 3)"),
-        ("vars.tags[-5]", "error~index out of range: -2 (array length is 3)"),
+        (
+            "vars.tags[3]",
+            "error~index out of range: 3 (array length is 3)",
+        ),
+        (
+            "vars.tags[-5]",
+            "error~index out of range: -2 (array length is 3)",
+        ),
         ("vars.tags[1:]", r#"["1.10.0","1.10.1-rc.1"]"#),
         ("vars.tags[:-1]", r#"["1.9.0","1.10.0"]"#),
         ("vars.tags[5:]", "[]"),
@@ -148,7 +163,10 @@ fn let_pipes_and_sequences() {
         ("let x = 2; let y = x + 1; x * y", "6"),
         ("let vars = 1; vars", "1"),
         ("1; 2; 3", "3"),
-        ("vars.tags | map(upper(#)) | join(',')", r#""1.9.0,1.10.0,1.10.1-RC.1""#),
+        (
+            "vars.tags | map(upper(#)) | join(',')",
+            r#""1.9.0,1.10.0,1.10.1-RC.1""#,
+        ),
         ("'a,b,c' | split(',') | len()", "3"),
         ("[3, 1, 2] | sort() | first()", "1"),
         ("1..4 | filter(# % 2 == 0) | map(# * 10)", "[20,40]"),
@@ -162,7 +180,10 @@ fn predicates() {
         ("map(vars.people, .name)", r#"["ana","bo","cy"]"#),
         ("map(vars.people, #.age > 18)", "[true,false,true]"),
         ("map([10, 20], #index)", "[0,1]"),
-        ("filter(vars.people, .age >= 29) | map(.name)", r#"["ana","cy"]"#),
+        (
+            "filter(vars.people, .age >= 29) | map(.name)",
+            r#"["ana","cy"]"#,
+        ),
         ("all(vars.people, .age > 10)", "true"),
         ("any(vars.people, .age > 40)", "true"),
         ("one(vars.people, .age > 40)", "true"),
@@ -179,16 +200,31 @@ fn predicates() {
         ("findIndex(vars.people, .name == 'cy')", "2"),
         ("findLast(vars.people, .age > 18).name", r#""cy""#),
         ("findLastIndex([1, 2, 1], # == 1)", "2"),
-        ("groupBy(1..6, # % 2 == 0 ? 'even' : 'odd')", r#"{"even":[2,4,6],"odd":[1,3,5]}"#),
-        ("sortBy(vars.people, .age) | map(.name)", r#"["bo","cy","ana"]"#),
-        ("sortBy(vars.people, .name, 'desc') | map(.name)", r#"["cy","bo","ana"]"#),
+        (
+            "groupBy(1..6, # % 2 == 0 ? 'even' : 'odd')",
+            r#"{"even":[2,4,6],"odd":[1,3,5]}"#,
+        ),
+        (
+            "sortBy(vars.people, .age) | map(.name)",
+            r#"["bo","cy","ana"]"#,
+        ),
+        (
+            "sortBy(vars.people, .name, 'desc') | map(.name)",
+            r#"["cy","bo","ana"]"#,
+        ),
         ("reduce(1..5, #acc + #)", "15"),
         ("reduce(1..3, #acc * #, 10)", "60"),
         ("reduce([], #acc + #)", "error~reduce of an empty array"),
         ("reduce([], #acc + #, 42)", "42"),
-        ("filter(vars.people, { let a = .age; a > 20 && a < 40 }) | map(.name)", r#"["cy"]"#),
+        (
+            "filter(vars.people, { let a = .age; a > 20 && a < 40 }) | map(.name)",
+            r#"["cy"]"#,
+        ),
         ("map([[1, 2], [3]], map(#, # * 2))", "[[2,4],[6]]"),
-        ("filter([1, 2], 'yes')", "error~predicate must return a bool"),
+        (
+            "filter([1, 2], 'yes')",
+            "error~predicate must return a bool",
+        ),
         ("#", "error~can only be used inside a predicate"),
         ("map(5, #)", "error~invalid argument for map (type int)"),
     ]);
@@ -252,7 +288,10 @@ fn builtins() {
         ("median([5, 1, 3])", "3"),
         ("median([4, 1, 3, 2])", "2.5"),
         ("mean([])", "0"),
-        ("toJSON({b: [1, 2], a: '<x>'})", r#""{\n  \"a\": \"\\u003cx\\u003e\",\n  \"b\": [\n    1,\n    2\n  ]\n}""#),
+        (
+            "toJSON({b: [1, 2], a: '<x>'})",
+            r#""{\n  \"a\": \"\\u003cx\\u003e\",\n  \"b\": [\n    1,\n    2\n  ]\n}""#,
+        ),
         ("type(fromJSON('{\"n\": 1}').n)", r#""float""#),
         ("fromJSON('[1, {\"a\": true}]')", r#"[1,{"a":true}]"#),
         ("fromJSON('{')", "error~invalid JSON"),
@@ -300,7 +339,10 @@ fn builtins() {
 fn parse_errors_say_what_was_expected() {
     check(&[
         ("", "error~empty expression"),
-        ("1 +", "error~unexpected end of the expression: expected a value"),
+        (
+            "1 +",
+            "error~unexpected end of the expression: expected a value",
+        ),
         ("(1 + 2", "error~opened parenthesis is not closed"),
         ("[1, 2", "error~expected `,` or `]`"),
         ("{a 1}", "error~expected `:` after the map key"),

@@ -50,5 +50,10 @@ pub(crate) fn check(cases: &[(&str, &str)]) {
             (!ok).then(|| format!("{source}\n    want {want}\n    got  {got}"))
         })
         .collect();
-    assert!(failures.is_empty(), "{} case(s) failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -7,7 +7,10 @@ use crate::default_env;
 
 fn exercise(source: &str) {
     if let Ok(expression) = Expression::compile(source) {
-        let limits = Limits { max_steps: 20_000, ..Limits::default() };
+        let limits = Limits {
+            max_steps: 20_000,
+            ..Limits::default()
+        };
         let _ = expression.eval_with(&default_env(), &NoHost, limits);
     }
     if let Ok(template) = Template::compile(source) {
@@ -43,7 +46,11 @@ fn deep_nesting_is_an_error_not_a_crash() {
         "a.".repeat(5000) + "b",
     ] {
         let error = Expression::compile(&source).unwrap_err();
-        assert!(error.message.contains("nests too deeply") || error.message.contains("expected"), "{}", error.message);
+        assert!(
+            error.message.contains("nests too deeply") || error.message.contains("expected"),
+            "{}",
+            error.message
+        );
     }
 }
 
@@ -54,9 +61,15 @@ fn runaway_work_is_stopped() {
         ("repeat('x', 100000000)", "over the limit"),
         ("reduce(1..90000, #acc + len(1..90000), 0)", "steps"),
         ("reduce(1..2000, [#acc], [])", "nests deeper"),
-        ("map(1..300, repeat('ab', 3000)) | join('')", "over the limit"),
+        (
+            "map(1..300, repeat('ab', 3000)) | join('')",
+            "over the limit",
+        ),
     ] {
-        let error = Expression::compile(source).unwrap().eval(&default_env(), &NoHost).unwrap_err();
+        let error = Expression::compile(source)
+            .unwrap()
+            .eval(&default_env(), &NoHost)
+            .unwrap_err();
         assert!(error.message.contains(want), "{source}: {}", error.message);
     }
 }

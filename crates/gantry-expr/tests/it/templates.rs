@@ -7,7 +7,12 @@ use crate::{default_env, env};
 fn render(text: &str) -> Value {
     Template::compile(text)
         .unwrap()
-        .render(&env(r#"{"vars": {"version": "1.10", "n": 7, "labels": {"a": "x"}, "multi": "l1\nl2"}}"#), &NoHost)
+        .render(
+            &env(
+                r#"{"vars": {"version": "1.10", "n": 7, "labels": {"a": "x"}, "multi": "l1\nl2"}}"#,
+            ),
+            &NoHost,
+        )
         .unwrap()
 }
 
@@ -19,7 +24,10 @@ fn json(value: &Value) -> String {
 fn strings_without_expressions_stay_strings() {
     assert_eq!(json(&render("42")), r#""42""#);
     assert_eq!(json(&render("true")), r#""true""#);
-    assert_eq!(json(&render("{{ not an expression }}")), r#""{{ not an expression }}""#);
+    assert_eq!(
+        json(&render("{{ not an expression }}")),
+        r#""{{ not an expression }}""#
+    );
 }
 
 #[test]
@@ -28,7 +36,10 @@ fn coercion_order() {
     assert_eq!(json(&render("${{ quote(40 + 2) }}")), r#""42""#);
     assert_eq!(json(&render("${{ quote(vars.version) }}")), r#""1.10""#);
     assert_eq!(json(&render(r#""${{ vars.n }}""#)), r#""7""#);
-    assert_eq!(json(&render(r#""${{ 'a' }}" and "${{ 'b' }}""#)), r#""a\" and \"b""#);
+    assert_eq!(
+        json(&render(r#""${{ 'a' }}" and "${{ 'b' }}""#)),
+        r#""a\" and \"b""#
+    );
     // rule b: floats, so the classic pitfall: an unquoted "1.10" becomes 1.1
     assert_eq!(json(&render("${{ vars.version }}")), "1.1");
     assert_eq!(json(&render("${{ 40 + 2 }}")), "42");
@@ -50,7 +61,10 @@ fn coercion_order() {
     // rule e: anything else stays a string
     assert_eq!(json(&render("v${{ vars.n }}")), r#""v7""#);
     assert_eq!(json(&render("${{ 'a' }}-${% 'b' %}")), r#""a-b""#);
-    assert_eq!(json(&render("n=${{ vars.labels }}")), r#""n={\"a\":\"x\"}""#);
+    assert_eq!(
+        json(&render("n=${{ vars.labels }}")),
+        r#""n={\"a\":\"x\"}""#
+    );
 }
 
 #[test]
@@ -59,8 +73,14 @@ fn one_trailing_newline() {
     assert_eq!(json(&render("${{ 42 }}\n")), "42");
     assert_eq!(json(&render("${{ quote(42) }}\n")), r#""42\n""#);
     // two newlines: only one is stripped, so the quotes stay and so does the text
-    assert_eq!(json(&render("${% quote({'k': 'v'}) %}\n\n")), r#""\"{\"k\":\"v\"}\"\n\n""#);
-    assert_eq!(json(&render("${% quote({'k': 'v'}) %}\n")), r#""{\"k\":\"v\"}\n""#);
+    assert_eq!(
+        json(&render("${% quote({'k': 'v'}) %}\n\n")),
+        r#""\"{\"k\":\"v\"}\"\n\n""#
+    );
+    assert_eq!(
+        json(&render("${% quote({'k': 'v'}) %}\n")),
+        r#""{\"k\":\"v\"}\n""#
+    );
     assert_eq!(json(&render("${{ vars.multi }}")), r#""l1\nl2""#);
 }
 
@@ -74,17 +94,30 @@ fn quote_family() {
     assert_eq!(json(&render("${{ quote(vars.multi) }}")), r#""l1\\nl2""#);
     assert_eq!(json(&render("${{ unsafeQuote('s') }}")), r#""\"s\"""#);
     assert_eq!(json(&render("${{ unsafeQuote(40 + 2) }}")), r#""42""#);
-    assert_eq!(json(&render("${{ asJSON({'b': [1], 'a': 'x'}) }}")), r#""{\n  \"a\": \"x\",\n  \"b\": [\n    1\n  ]\n}\n""#);
-    assert_eq!(json(&render("${% asYAML({'image': {'tag': vars.version}}) %}")), r#""image:\n    tag: \"1.10\"\n""#);
+    assert_eq!(
+        json(&render("${{ asJSON({'b': [1], 'a': 'x'}) }}")),
+        r#""{\n  \"a\": \"x\",\n  \"b\": [\n    1\n  ]\n}\n""#
+    );
+    assert_eq!(
+        json(&render("${% asYAML({'image': {'tag': vars.version}}) %}")),
+        r#""image:\n    tag: \"1.10\"\n""#
+    );
 }
 
 #[test]
 fn delimiters() {
     assert_eq!(json(&render("${% '{{.domain}}' %}")), r#""{{.domain}}""#);
     let cut = Template::compile("${{ '{{.domain}}' }}").unwrap_err();
-    assert!(cut.message.contains("unterminated string"), "{}", cut.message);
+    assert!(
+        cut.message.contains("unterminated string"),
+        "{}",
+        cut.message
+    );
     let unclosed = Template::compile("ok ${{ vars.n ").unwrap_err();
-    assert_eq!(unclosed.message, r#"unclosed expression: expected "}}" but reached end of template"#);
+    assert_eq!(
+        unclosed.message,
+        r#"unclosed expression: expected "}}" but reached end of template"#
+    );
     assert_eq!(unclosed.span.start, 3);
 }
 
@@ -95,7 +128,10 @@ fn error_spans_are_template_offsets() {
     assert_eq!(&text[error.span.start..error.span.end], "");
     assert_eq!(error.span.start, 20);
     let text = "x ${{ vars.missing.deep }}";
-    let error = Template::compile(text).unwrap().render(&default_env(), &NoHost).unwrap_err();
+    let error = Template::compile(text)
+        .unwrap()
+        .render(&default_env(), &NoHost)
+        .unwrap_err();
     assert_eq!(&text[error.span.start..error.span.end], "vars.missing.deep");
 }
 
@@ -104,7 +140,10 @@ fn compiled_once_rendered_many_times() {
     let template = Template::compile("${{ vars.n * 2 }}").unwrap();
     for n in 0..5 {
         let env = env(&format!(r#"{{"vars": {{"n": {n}}}}}"#));
-        assert_eq!(json(&template.render(&env, &NoHost).unwrap()), (n * 2).to_string());
+        assert_eq!(
+            json(&template.render(&env, &NoHost).unwrap()),
+            (n * 2).to_string()
+        );
     }
 }
 
@@ -115,7 +154,7 @@ fn coerce_directly() {
     assert_eq!(json(&coerce("1e400".into())), r#""1e400""#);
     assert_eq!(json(&coerce("\"\"".into())), r#""""#);
     assert_eq!(json(&coerce("\"".into())), r#""\"""#);
-    assert_eq!(json(&coerce("".into())), r#""""#);
+    assert_eq!(json(&coerce(String::new())), r#""""#);
     assert_eq!(json(&coerce(" {\"a\": 1} ".into())), r#"{"a":1}"#);
 }
 
@@ -131,13 +170,21 @@ fn configs_render_leaves_not_keys() {
         rendered.to_go_json().unwrap(),
         r#"{"${{ ctx.stage }}":3,"list":[true,3,null,"plain"],"n":1.5,"path":"./out/uat"}"#
     );
-    let bad: serde_json::Value = serde_json::from_str(r#"{"steps": [{"x": "${{ 1 + }}"}]}"#).unwrap();
+    let bad: serde_json::Value =
+        serde_json::from_str(r#"{"steps": [{"x": "${{ 1 + }}"}]}"#).unwrap();
     let error = Config::compile(&bad).unwrap_err();
     assert_eq!(
         error.path,
-        vec![PathSegment::Key("steps".into()), PathSegment::Index(0), PathSegment::Key("x".into())]
+        vec![
+            PathSegment::Key("steps".into()),
+            PathSegment::Index(0),
+            PathSegment::Key("x".into())
+        ]
     );
-    assert_eq!(error.to_string(), "steps[0].x: unexpected end of the expression: expected a value");
+    assert_eq!(
+        error.to_string(),
+        "steps[0].x: unexpected end of the expression: expected a value"
+    );
 }
 
 #[test]

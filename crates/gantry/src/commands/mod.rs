@@ -1,10 +1,11 @@
 //! One module per command; each returns an [`ExitStatus`].
 
+mod expr;
 mod validate;
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, ExprCommand};
 
 /// How gantry exits: user-facing failures and internal ones are told apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,5 +32,6 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     let color = crate::output::use_color(cli.color);
     match cli.command {
         Command::Validate(args) => validate::run(&args, color),
+        Command::Expr(ExprCommand::Eval(args)) => expr::eval::run(&args, color),
     }
 }

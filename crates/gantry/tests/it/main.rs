@@ -6,6 +6,7 @@
     reason = "test helpers fail loudly; std::fs is fine for fixtures"
 )]
 
+mod expr;
 mod validate;
 
 use std::path::PathBuf;
@@ -32,4 +33,8 @@ pub(crate) fn gantry(args: &[&str]) -> Output {
 
 pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+pub(crate) fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
 }

@@ -1,0 +1,3 @@
+//! `gantry expr ...`: expressions outside a pipeline.
+
+pub(crate) mod eval;
