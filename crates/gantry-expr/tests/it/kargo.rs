@@ -263,6 +263,8 @@ fn data_functions() {
             ),
             ("configMap('settings').region", r#""eu-west-1""#),
             ("configMap('missing')", "{}"),
+            ("sharedConfigMap('settings').region", r#""eu-west-1""#),
+            ("configMap(7)", "error: argument must be string, got int"),
             ("secret('creds').token", r#""s3cr3t""#),
             ("sharedSecret('creds')", "{}"),
             ("secret('missing')", "{}"),
