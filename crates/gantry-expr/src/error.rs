@@ -75,13 +75,6 @@ impl Error {
         self.help = Some(help.into());
         self
     }
-
-    /// Moves the span by `offset` bytes (when an expression is embedded in a larger string).
-    #[must_use]
-    pub fn shifted(mut self, offset: usize) -> Self {
-        self.span = Span::new(self.span.start + offset, self.span.end + offset);
-        self
-    }
 }
 
 impl fmt::Display for Error {

@@ -65,6 +65,15 @@ pub(crate) struct Evaluator<'a> {
     frames: Vec<Frame>,
 }
 
+/// `Ok` when `ok`, else a limit error.
+fn within(ok: bool, message: impl FnOnce() -> String, span: Span) -> Result<(), Stop> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Stop::Err(Error::new(ErrorKind::Limit, message(), span)))
+    }
+}
+
 pub(crate) fn rt(message: impl Into<String>, span: Span) -> Stop {
     Stop::Err(Error::new(ErrorKind::Runtime, message, span))
 }
@@ -92,45 +101,42 @@ impl<'a> Evaluator<'a> {
     /// Counts `n` steps of work; fails past the limit.
     pub(crate) fn tick(&mut self, n: u64, span: Span) -> Result<(), Stop> {
         self.steps += n;
-        if self.steps > self.limits.max_steps {
-            return Err(Stop::Err(Error::new(
-                ErrorKind::Limit,
+        within(
+            self.steps <= self.limits.max_steps,
+            || {
                 format!(
                     "evaluation took more than {} steps and was stopped",
                     self.limits.max_steps
-                ),
-                span,
-            )));
-        }
-        Ok(())
+                )
+            },
+            span,
+        )
     }
 
     pub(crate) fn check_items(&self, len: usize, span: Span) -> Result<(), Stop> {
-        if len > self.limits.max_items {
-            return Err(Stop::Err(Error::new(
-                ErrorKind::Limit,
+        within(
+            len <= self.limits.max_items,
+            || {
                 format!(
                     "array of {len} items is over the limit of {}",
                     self.limits.max_items
-                ),
-                span,
-            )));
-        }
-        Ok(())
+                )
+            },
+            span,
+        )
     }
 
     pub(crate) fn check_string(&self, len: usize, span: Span) -> Result<(), Stop> {
-        if len > self.limits.max_string {
-            return Err(Stop::Err(Error::new(
-                ErrorKind::Limit,
+        within(
+            len <= self.limits.max_string,
+            || {
                 format!(
                     "string of {len} bytes is over the limit of {} bytes",
                     self.limits.max_string
-                ),
-                span,
-            )));
-        }
-        Ok(())
+                )
+            },
+            span,
+        )
     }
 
     /// Builds an array, checking its size and nesting.
@@ -155,14 +161,11 @@ impl<'a> Evaluator<'a> {
     }
 
     fn check_depth(&self, value: &Value, span: Span) -> Result<(), Stop> {
-        if value.depth() > self.limits.max_depth {
-            return Err(Stop::Err(Error::new(
-                ErrorKind::Limit,
-                format!("value nests deeper than {} levels", self.limits.max_depth),
-                span,
-            )));
-        }
-        Ok(())
+        within(
+            value.depth() <= self.limits.max_depth,
+            || format!("value nests deeper than {} levels", self.limits.max_depth),
+            span,
+        )
     }
 
     pub(crate) fn eval(&mut self, node: &Node) -> R {
@@ -601,11 +604,7 @@ pub(crate) fn fetch(object: &Value, key: &Value, span: Span, key_span: Span) -> 
                     key_span,
                 );
                 let names = object.field_names();
-                if let Some(similar) = names
-                    .iter()
-                    .find(|candidate| candidate.eq_ignore_ascii_case(name))
-                    .or_else(|| names.iter().find(|c| strsim_like(c, name)))
-                {
+                if let Some(similar) = gantry_api::suggest::similar(name, names.iter().copied()) {
                     error = error.with_help(format!("did you mean `.{similar}`?"));
                 } else {
                     error = error.with_help(format!(
@@ -632,12 +631,6 @@ pub(crate) fn fetch(object: &Value, key: &Value, span: Span, key_span: Span) -> 
             span,
         )),
     }
-}
-
-fn strsim_like(candidate: &str, name: &str) -> bool {
-    let a = candidate.to_ascii_lowercase();
-    let b = name.to_ascii_lowercase();
-    a.starts_with(&b) || b.starts_with(&a)
 }
 
 fn index_of(key: &Value, len: usize, span: Span) -> Result<usize, Stop> {

@@ -23,9 +23,9 @@ pub(crate) struct Token {
     pub(crate) span: Span,
 }
 
-const OPERATORS: [&str; 33] = [
+const OPERATORS: [&str; 32] = [
     "**", "==", "!=", "<=", ">=", "&&", "||", "??", "?.", "..", "+", "-", "*", "/", "%", "^", "<",
-    ">", "!", "?", ":", ".", ",", "(", ")", "[", "]", "{", "}", "|", ";", "=", "#",
+    ">", "!", "?", ":", ".", ",", "(", ")", "[", "]", "{", "}", "|", ";", "=",
 ];
 
 /// Splits source into tokens. `offset` is added to every span (the expression's position in its

@@ -694,6 +694,11 @@ impl Parser {
 
     fn index(&mut self, object: Node, optional: bool) -> Result<Node, Error> {
         self.advance(); // [
+        let from = if self.is_op(":") {
+            None
+        } else {
+            Some(self.expression(0)?)
+        };
         if self.is_op(":") {
             self.advance();
             let to = if self.is_op("]") {
@@ -706,29 +711,15 @@ impl Parser {
                 span: object.span.to(end),
                 kind: Kind::Slice {
                     object: Box::new(object),
-                    from: None,
+                    from: from.map(Box::new),
                     to,
                 },
             });
         }
-        let from = self.expression(0)?;
-        if self.is_op(":") {
-            self.advance();
-            let to = if self.is_op("]") {
-                None
-            } else {
-                Some(Box::new(self.expression(0)?))
-            };
-            let end = self.expect_op("]", "`]` closing the slice")?;
-            return Ok(Node {
-                span: object.span.to(end),
-                kind: Kind::Slice {
-                    object: Box::new(object),
-                    from: Some(Box::new(from)),
-                    to,
-                },
-            });
-        }
+        // `from` is set: without `:` the bracket held an expression
+        let Some(key) = from else {
+            return Err(unexpected(self.current(), "an index"));
+        };
         if !self.is_op("]") {
             return Err(unexpected(self.current(), "`]` closing the index"));
         }
@@ -737,7 +728,7 @@ impl Parser {
             span: object.span.to(end),
             kind: Kind::Member {
                 object: Box::new(object),
-                property: Box::new(from),
+                property: Box::new(key),
                 optional,
             },
         })

@@ -468,7 +468,8 @@ fn shortest_digits(f: f64) -> (String, i32) {
     (digits, exponent.parse().unwrap_or(0))
 }
 
-fn exponent_form(digits: &str, exp: i32, negative: bool) -> String {
+/// `d.ddde±XX`, with at least `exp_digits` exponent digits (2 for `%v`, 1 for JSON).
+fn exponent_form(digits: &str, exp: i32, negative: bool, exp_digits: usize) -> String {
     let mut out = String::new();
     if negative {
         out.push('-');
@@ -478,7 +479,8 @@ fn exponent_form(digits: &str, exp: i32, negative: bool) -> String {
         out.push('.');
         out.push_str(&digits[1..]);
     }
-    let _ = write!(out, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
+    let sign = if exp < 0 { '-' } else { '+' };
+    let _ = write!(out, "e{sign}{:0exp_digits$}", exp.abs());
     out
 }
 
@@ -533,7 +535,7 @@ pub fn format_float_g(f: f64) -> String {
     if (-4..6).contains(&exp) {
         fixed_form(&digits, exp, f < 0.0)
     } else {
-        exponent_form(&digits, exp, f < 0.0)
+        exponent_form(&digits, exp, f < 0.0, 2)
     }
 }
 
@@ -548,17 +550,7 @@ pub fn format_float_json(f: f64) -> String {
     if (1e-6..1e21).contains(&abs) {
         fixed_form(&digits, exp, f < 0.0)
     } else {
-        let mut out = String::new();
-        if f < 0.0 {
-            out.push('-');
-        }
-        out.push_str(&digits[..1]);
-        if digits.len() > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
-        }
-        let _ = write!(out, "e{}{}", if exp < 0 { '-' } else { '+' }, exp.abs());
-        out
+        exponent_form(&digits, exp, f < 0.0, 1)
     }
 }
 

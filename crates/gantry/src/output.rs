@@ -127,6 +127,14 @@ pub(crate) fn human(diagnostic: &Diagnostic, color: bool) -> String {
         source,
         help,
     };
+    let mut out = render(&rendered, color)
+        .unwrap_or_else(|| format!("{}: {}\n", diagnostic.severity, diagnostic.message));
+    out.push('\n');
+    out
+}
+
+/// A miette report as rustc-style text, 100 columns wide; `None` if rendering fails.
+fn render(report: &dyn miette::Diagnostic, color: bool) -> Option<String> {
     let theme = if color {
         GraphicalTheme::unicode()
     } else {
@@ -136,11 +144,8 @@ pub(crate) fn human(diagnostic: &Diagnostic, color: bool) -> String {
         .with_width(100)
         .with_links(false);
     let mut out = String::new();
-    if handler.render_report(&mut out, &rendered).is_err() {
-        out = format!("{}: {}\n", diagnostic.severity, diagnostic.message);
-    }
-    out.push('\n');
-    out
+    handler.render_report(&mut out, report).ok()?;
+    Some(out)
 }
 
 /// The closing line of a human report.
@@ -268,17 +273,5 @@ pub(crate) fn snippet(
         source: NamedSource::new(name, text.to_owned()),
         span: SourceSpan::from((span.start, span.len())),
     };
-    let theme = if color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    let handler = GraphicalReportHandler::new_themed(theme)
-        .with_width(100)
-        .with_links(false);
-    let mut out = String::new();
-    if handler.render_report(&mut out, &snippet).is_err() {
-        out = format!("error: {message}\n");
-    }
-    out
+    render(&snippet, color).unwrap_or_else(|| format!("error: {message}\n"))
 }

@@ -11,7 +11,6 @@ use std::collections::HashSet;
 
 use gantry_api::diagnostic::{self, Diagnostic, Location};
 use gantry_api::kargo::{self, ExpressionVariable, PromotionStep, PromotionTask, Stage};
-use gantry_api::yaml::Span;
 use gantry_api::{FieldPath, Resource, redact, suggest};
 use serde_json::Value;
 
@@ -575,30 +574,13 @@ struct TemplateString<'a> {
 impl TemplateString<'_> {
     /// The location of bytes `offset..offset+len` of the string in the source.
     fn location(&self, resource: &Resource, offset: usize, len: usize) -> Location {
-        let mut location = resource.location(&self.path);
-        let span = location.span;
-        let raw = resource.file.text().get(span.start..span.end).unwrap_or("");
-        let end = (offset + len).min(self.value.len());
-        let shift = if raw == self.value {
-            Some(offset)
-        } else if raw.len() >= 2
-            && (raw.starts_with('"') || raw.starts_with('\''))
-            && raw.get(1..raw.len() - 1) == Some(self.value)
-        {
-            Some(offset + 1)
-        } else {
-            self.value
-                .get(offset..end)
-                .filter(|needle| !needle.is_empty())
-                .and_then(|needle| raw.find(needle))
-        };
-        if let Some(shift) = shift {
-            location.span = Span::new(
-                span.start + shift,
-                span.start + shift + (end - offset.min(end)),
-            );
-        }
-        location
+        super::expressions::value_location(
+            resource,
+            resource.span(&self.path),
+            self.value,
+            offset,
+            len,
+        )
     }
 }
 

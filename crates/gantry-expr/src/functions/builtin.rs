@@ -176,7 +176,7 @@ fn predicate(ev: &mut Evaluator<'_>, b: Builtin, name: &str, args: &[Node], span
     };
     arity(name, args.len(), min, max, span)?;
     let collection = ev.eval(&args[0])?;
-    let list = items(name, &collection, args[0].span)?.to_vec();
+    let list = items(name, &collection, args[0].span)?;
     let closure = match args.get(1) {
         Some(Node {
             kind: Kind::Closure(body),
@@ -190,7 +190,7 @@ fn predicate(ev: &mut Evaluator<'_>, b: Builtin, name: &str, args: &[Node], span
         return match b {
             Builtin::Count => {
                 let mut n = 0;
-                for item in &list {
+                for item in list {
                     match item {
                         Value::Bool(true) => n += 1,
                         Value::Bool(false) => {}
@@ -199,7 +199,7 @@ fn predicate(ev: &mut Evaluator<'_>, b: Builtin, name: &str, args: &[Node], span
                 }
                 Ok(Value::Int(n))
             }
-            _ => sum(name, &list, args[0].span),
+            _ => sum(name, list, args[0].span),
         };
     };
     match b {
@@ -248,36 +248,27 @@ fn predicate(ev: &mut Evaluator<'_>, b: Builtin, name: &str, args: &[Node], span
             }
             sum(name, &out, body.span)
         }
-        Builtin::Find | Builtin::FindIndex => {
-            for (i, item) in list.iter().enumerate() {
-                if ev.test(body, item, i)? {
-                    return Ok(if b == Builtin::Find {
-                        item.clone()
-                    } else {
-                        Value::Int(to_i64(i))
-                    });
-                }
-            }
-            Ok(if b == Builtin::Find {
-                Value::Nil
+        Builtin::Find | Builtin::FindIndex | Builtin::FindLast | Builtin::FindLastIndex => {
+            let backwards = matches!(b, Builtin::FindLast | Builtin::FindLastIndex);
+            let wants_item = matches!(b, Builtin::Find | Builtin::FindLast);
+            let mut order: Box<dyn Iterator<Item = (usize, &Value)>> = if backwards {
+                Box::new(list.iter().enumerate().rev())
             } else {
-                Value::Int(-1)
-            })
-        }
-        Builtin::FindLast | Builtin::FindLastIndex => {
-            for (i, item) in list.iter().enumerate().rev() {
+                Box::new(list.iter().enumerate())
+            };
+            let found = loop {
+                let Some((i, item)) = order.next() else {
+                    break None;
+                };
                 if ev.test(body, item, i)? {
-                    return Ok(if b == Builtin::FindLast {
-                        item.clone()
-                    } else {
-                        Value::Int(to_i64(i))
-                    });
+                    break Some((i, item));
                 }
-            }
-            Ok(if b == Builtin::FindLast {
-                Value::Nil
-            } else {
-                Value::Int(-1)
+            };
+            Ok(match (found, wants_item) {
+                (Some((_, item)), true) => item.clone(),
+                (Some((i, _)), false) => Value::Int(to_i64(i)),
+                (None, true) => Value::Nil,
+                (None, false) => Value::Int(-1),
             })
         }
         Builtin::GroupBy => {

@@ -203,6 +203,29 @@ fn resolve_origin(
     Ok(chosen)
 }
 
+/// The origin to look in: the one given as `arg` (which must be a `FreightOrigin`), or the
+/// requested origin whose Warehouse subscribes to the artifact.
+fn origin_for(
+    ev: &Evaluator<'_>,
+    arg: Option<&Value>,
+    matches: &dyn Fn(&Subscription) -> bool,
+    ambiguous: &dyn Fn() -> String,
+    span: Span,
+) -> Result<Option<FreightOrigin>, Stop> {
+    match arg {
+        Some(value) => origin_arg(value).map(Some).ok_or_else(|| {
+            fail(
+                format!(
+                    "second argument must be FreightOrigin, got {}",
+                    value.go_type_name()
+                ),
+                span,
+            )
+        }),
+        None => resolve_origin(ev, matches, ambiguous, span),
+    }
+}
+
 fn freight_of<'h>(ev: &Evaluator<'h>, origin: &FreightOrigin) -> impl Iterator<Item = &'h Freight> {
     let wanted = origin.clone();
     ev.host
@@ -214,31 +237,21 @@ fn freight_of<'h>(ev: &Evaluator<'h>, origin: &FreightOrigin) -> impl Iterator<I
 fn commit_from(ev: &Evaluator<'_>, args: &[Value], span: Span) -> R {
     arity(args, 1, 2, span)?;
     let repo = normalize_git(string_arg(&args[0], "first argument", span)?);
-    let origin = match args.get(1) {
-        Some(value) => Some(origin_arg(value).ok_or_else(|| {
-            fail(
-                format!(
-                    "second argument must be FreightOrigin, got {}",
-                    value.go_type_name()
-                ),
-                span,
+    let origin = origin_for(
+        ev,
+        args.get(1),
+        &|s| {
+            s.git
+                .as_ref()
+                .is_some_and(|g| normalize_git(&g.repo_url) == repo)
+        },
+        &|| {
+            format!(
+                "multiple requested Freight could potentially provide a commit from repo {repo}; please update promotion steps to disambiguate"
             )
-        })?),
-        None => resolve_origin(
-            ev,
-            &|s| {
-                s.git
-                    .as_ref()
-                    .is_some_and(|g| normalize_git(&g.repo_url) == repo)
-            },
-            &|| {
-                format!(
-                    "multiple requested Freight could potentially provide a commit from repo {repo}; please update promotion steps to disambiguate"
-                )
-            },
-            span,
-        )?,
-    };
+        },
+        span,
+    )?;
     let Some(origin) = origin else {
         return Ok(Value::Nil);
     };
@@ -251,27 +264,17 @@ fn commit_from(ev: &Evaluator<'_>, args: &[Value], span: Span) -> R {
 fn image_from(ev: &Evaluator<'_>, args: &[Value], span: Span) -> R {
     arity(args, 1, 2, span)?;
     let repo = string_arg(&args[0], "first argument", span)?;
-    let origin = match args.get(1) {
-        Some(value) => Some(origin_arg(value).ok_or_else(|| {
-            fail(
-                format!(
-                    "second argument must be FreightOrigin, got {}",
-                    value.go_type_name()
-                ),
-                span,
+    let origin = origin_for(
+        ev,
+        args.get(1),
+        &|s| s.image.as_ref().is_some_and(|i| i.repo_url == repo),
+        &|| {
+            format!(
+                "multiple requested Freight could potentially provide a container image from repository {repo}: please provide a Freight origin to disambiguate"
             )
-        })?),
-        None => resolve_origin(
-            ev,
-            &|s| s.image.as_ref().is_some_and(|i| i.repo_url == repo),
-            &|| {
-                format!(
-                    "multiple requested Freight could potentially provide a container image from repository {repo}: please provide a Freight origin to disambiguate"
-                )
-            },
-            span,
-        )?,
-    };
+        },
+        span,
+    )?;
     let Some(origin) = origin else {
         return Ok(Value::Nil);
     };
@@ -359,27 +362,17 @@ fn chart_from(ev: &Evaluator<'_>, args: &[Value], span: Span) -> R {
 fn artifact_from(ev: &Evaluator<'_>, args: &[Value], span: Span) -> R {
     arity(args, 1, 2, span)?;
     let wanted = string_arg(&args[0], "first argument", span)?;
-    let origin = match args.get(1) {
-        Some(value) => Some(origin_arg(value).ok_or_else(|| {
-            fail(
-                format!(
-                    "second argument must be FreightOrigin, got {}",
-                    value.go_type_name()
-                ),
-                span,
+    let origin = origin_for(
+        ev,
+        args.get(1),
+        &|s| !s.other.is_empty() && s.name.as_deref() == Some(wanted),
+        &|| {
+            format!(
+                "error finding artifact from subscription {wanted}: multiple requested Freight could potentially provide a {wanted:?} artifact; please update promotion steps to disambiguate"
             )
-        })?),
-        None => resolve_origin(
-            ev,
-            &|s| !s.other.is_empty() && s.name.as_deref() == Some(wanted),
-            &|| {
-                format!(
-                    "error finding artifact from subscription {wanted}: multiple requested Freight could potentially provide a {wanted:?} artifact; please update promotion steps to disambiguate"
-                )
-            },
-            span,
-        )?,
-    };
+        },
+        span,
+    )?;
     let Some(origin) = origin else {
         return Ok(Value::Nil);
     };

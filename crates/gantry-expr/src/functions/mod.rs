@@ -64,33 +64,7 @@ pub fn names() -> impl Iterator<Item = &'static str> {
 
 /// The closest known function name, for "did you mean".
 pub(crate) fn similar(name: &str) -> Option<&'static str> {
-    let lower = name.to_ascii_lowercase();
-    names()
-        .filter_map(|candidate| {
-            let distance = edit_distance(&lower, &candidate.to_ascii_lowercase());
-            (distance <= 2.max(name.len() / 4)).then_some((distance, candidate))
-        })
-        .min()
-        .map(|(_, candidate)| candidate)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let current = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                previous
-            } else {
-                1 + previous.min(row[j]).min(row[j + 1])
-            };
-            previous = current;
-        }
-    }
-    row[b.len()]
+    gantry_api::suggest::similar(name, names())
 }
 
 /// Calls a function.

@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
+use gantry_api::source::SourceFile;
 use gantry_api::yaml;
 use gantry_expr::{Expression, NoHost, Template, Value, check_env};
 
@@ -73,9 +74,10 @@ pub(crate) fn run(args: &ExprEvalArgs, color: bool) -> anyhow::Result<ExitStatus
 fn load_env(path: &Path) -> Result<Value, String> {
     let shown = path.display();
     let text = fs_err::read_to_string(path).map_err(|e| e.to_string())?;
-    let (documents, error) = yaml::parse_stream(&text);
+    let file = SourceFile::new(path, shown.to_string(), text);
+    let (documents, error) = yaml::parse_stream(file.text());
     if let Some(error) = error {
-        let (line, column) = line_col(&text, error.span.start);
+        let (line, column) = file.line_col(error.span.start);
         return Err(format!("{shown}:{line}:{column}: {}", error.message));
     }
     let [document] = documents.as_slice() else {
@@ -86,7 +88,7 @@ fn load_env(path: &Path) -> Result<Value, String> {
     };
     let json = document.root.to_json();
     if !json.is_object() {
-        let (line, column) = line_col(&text, document.root.span.start);
+        let (line, column) = file.line_col(document.root.span.start);
         return Err(format!(
             "{shown}:{line}:{column}: the environment must be a mapping such as `vars: {{name: value}}`, found {}",
             document.root.type_name()
@@ -95,11 +97,4 @@ fn load_env(path: &Path) -> Result<Value, String> {
     let env = Value::from_json(&json);
     check_env(&env).map_err(|message| format!("{shown}: {message}"))?;
     Ok(env)
-}
-
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
