@@ -3,7 +3,7 @@
 # or process spawning. `cargo tree -i` prints nothing when a dependency is absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PURE=(gantry-api gantry-expr gantry-core)
+PURE=(gantry-api gantry-expr gantry-core gantry-engine)
 FORBIDDEN=(tokio reqwest hyper rusqlite axum)
 status=0
 for crate in "${PURE[@]}"; do

@@ -29,6 +29,7 @@ pub mod semver;
 pub mod source;
 pub mod structure;
 pub mod suggest;
+pub mod time;
 pub mod url;
 pub mod yaml;
 
