@@ -8,6 +8,7 @@
 //! This crate never touches the network, the file system or processes: adapters do, behind
 //! traits defined here as they are needed.
 
+pub mod credentials;
 pub mod glob;
 pub mod lint;
 pub mod policy;
