@@ -9,6 +9,7 @@
 //! traits defined here as they are needed.
 
 pub mod credentials;
+pub mod freight;
 pub mod glob;
 pub mod lint;
 pub mod policy;
