@@ -3,7 +3,8 @@
 //! Where to start: [`lint::validate`] runs every pipeline check over a loaded
 //! [`gantry_api::ResourceSet`]. The building blocks it uses are reusable on their own:
 //! [`template`] (static view of `${{ }}` templates), [`policy`] (promotion policy matching),
-//! [`steps`] (the step-kind catalogue), [`url`] (git URL normalisation) and [`glob`].
+//! [`steps`] (the step-kind catalogue), [`schema`] with [`step_schemas`] (JSON Schema validation
+//! of step configs), [`url`] (git URL normalisation) and [`glob`].
 //!
 //! This crate never touches the network, the file system or processes: adapters do, behind
 //! traits defined here as they are needed.
@@ -13,6 +14,8 @@ pub mod freight;
 pub mod glob;
 pub mod lint;
 pub mod policy;
+pub mod schema;
+pub mod step_schemas;
 pub mod steps;
 pub mod template;
 pub use gantry_api::url;

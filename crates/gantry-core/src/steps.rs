@@ -2,8 +2,8 @@
 //! with the top-level config fields each reads and the ones it requires.
 //!
 //! Validation uses it to flag unknown step kinds, missing required config and config fields a
-//! step does not read. The step implementations (and their full JSON schemas) live with the
-//! promotion engine; this table is the contract they share.
+//! step does not read. The full JSON schema of each config is in [`crate::step_schemas`]; a
+//! test there keeps the schemas' top-level `properties` and `required` equal to this table.
 
 /// One step kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,12 +119,11 @@ pub const STEP_KINDS: &[StepKind] = &[
             "force",
             "maxAttempts",
             "provider",
-            "insecureSkipTLSVerify",
         ],
     )),
     in_checkout(step(
         "git-tag",
-        &["path", "tag"],
+        &["path", "tag", "message"],
         &["path", "tag", "message", "force"],
     )),
     step(

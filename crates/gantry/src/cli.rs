@@ -24,6 +24,90 @@ pub(crate) enum Command {
     /// Work with `${{ }}` expressions.
     #[command(subcommand)]
     Expr(ExprCommand),
+    /// Run promotion tasks locally.
+    #[command(subcommand)]
+    Task(TaskCommand),
+    /// Run one promotion step locally.
+    #[command(subcommand)]
+    Step(StepCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TaskCommand {
+    /// Run a Stage's whole promotion from manifests, step by step, resumable.
+    Run(TaskRunArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum StepCommand {
+    /// Run one step with DIR as its work dir and print its output as JSON.
+    Run(StepRunArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct TaskRunArgs {
+    /// Manifest files and folders (Stage, PromotionTasks, Warehouses, Freight, credential Secrets).
+    #[arg(short = 'f', long = "file", required = true, value_name = "FILE")]
+    pub(crate) files: Vec<PathBuf>,
+
+    /// The Stage to promote to.
+    #[arg(long)]
+    pub(crate) stage: String,
+
+    /// The Freight: a file with Freight documents, or the name or alias of a Freight among the
+    /// manifests (repeat for Stages that request several origins).
+    #[arg(long, value_name = "ID|FILE")]
+    pub(crate) freight: Vec<String>,
+
+    /// Set a promotion variable (overrides the Stage's and the tasks' defaults).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub(crate) vars: Vec<String>,
+
+    /// Run every step but git-push, and print the diff each push would send.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+
+    /// Mark steps of this kind or alias Skipped instead of running them (e.g. argocd-update).
+    #[arg(long, value_name = "KIND|ALIAS")]
+    pub(crate) skip: Vec<String>,
+
+    /// Name of the promotion; an unfinished promotion of that name is resumed.
+    #[arg(long)]
+    pub(crate) promotion: Option<String>,
+
+    /// Where mirrors, work dirs and promotion state live.
+    #[arg(long, env = "GANTRY_DATA_DIR", value_name = "DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+
+    /// Namespace of namespaced resources that set none.
+    #[arg(short, long, default_value = "default", env = "GANTRY_NAMESPACE")]
+    pub(crate) namespace: String,
+
+    /// Print the outcome (phase, step statuses, outputs) as JSON on stdout.
+    #[arg(long = "json")]
+    pub(crate) output_json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct StepRunArgs {
+    /// The step kind (`yaml-update`, `git-clone`, ...).
+    pub(crate) kind: String,
+
+    /// The work dir every config path is relative to (and confined to).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dir: PathBuf,
+
+    /// The step's config (YAML or JSON, already free of `${{ }}` or with literal values).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: PathBuf,
+
+    /// A Freight collection (`{"items": {"Warehouse/<name>": {...}}}`) or Freight documents.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) freight: Option<PathBuf>,
+
+    /// Where git mirrors live.
+    #[arg(long, env = "GANTRY_DATA_DIR", value_name = "DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,6 +10,7 @@
 mod checks;
 mod no_panic;
 mod seed;
+mod step_schemas;
 
 use std::path::PathBuf;
 

@@ -1,11 +1,13 @@
 //! One module per command; each returns an [`ExitStatus`].
 
 mod expr;
+mod step;
+mod task;
 mod validate;
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, ExprCommand};
+use crate::cli::{Cli, Command, ExprCommand, StepCommand, TaskCommand};
 
 /// How gantry exits: user-facing failures and internal ones are told apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,5 +35,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Validate(args) => validate::run(&args, color),
         Command::Expr(ExprCommand::Eval(args)) => expr::eval::run(&args, color),
+        Command::Task(TaskCommand::Run(args)) => task::run::run(&args, color),
+        Command::Step(StepCommand::Run(args)) => step::run::run(&args),
     }
 }

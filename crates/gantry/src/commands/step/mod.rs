@@ -1,0 +1,3 @@
+//! `gantry step ...`: run one promotion step locally.
+
+pub(crate) mod run;

@@ -1,0 +1,3 @@
+//! `gantry task ...`: run promotion tasks locally.
+
+pub(crate) mod run;
