@@ -4,9 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages the tests need (git today; the registry and git-server issues add
-# docker-registry, nginx-light and fcgiwrap here).
-PACKAGES=(git)
+# System packages the tests need: git, and nginx-light + fcgiwrap for the smart-HTTP git server
+# of gantry-test (the registry issue adds docker-registry here).
+PACKAGES=(git nginx-light fcgiwrap)
 missing=()
 for package in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -1,0 +1,407 @@
+//! A bare mirror of one remote, and checking it out into worktrees.
+//!
+//! [`Mirror::worktree`] is Kargo's `git-clone` checkout without the clone: it resolves the
+//! [`Target`] in the mirror, adds a *detached* worktree (`git worktree add --no-checkout
+//! --detach`), restricts it to a sparse cone when asked, and only then writes files. Detached
+//! worktrees let many promotions work on one branch at once; the branch a worktree tracks is
+//! remembered in a `gantry-branch` file inside its git dir, where [`crate::Worktree::branch`]
+//! reads it back (also after a restart).
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{GitError, Result};
+use crate::git::{Git, Remote};
+use crate::secret::Credentials;
+use crate::worktree::{BRANCH_FILE, Worktree};
+
+/// What to check out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The tip of a branch; the worktree tracks it (pushes go there by default).
+    Branch(String),
+    /// A commit (a full or abbreviated sha, or any revision git resolves); no branch tracked.
+    Commit(String),
+    /// The commit a tag points at; no branch tracked.
+    Tag(String),
+    /// The remote's default branch (its `HEAD` when the mirror was cloned); tracked.
+    DefaultBranch,
+}
+
+/// Which files a worktree materialises.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Sparse {
+    /// Every file.
+    #[default]
+    Full,
+    /// Top-level files plus these directories (cone mode; directories, not globs).
+    Dirs(Vec<String>),
+    /// Top-level files only; add directories later with [`Worktree::sparse_add`].
+    Lazy,
+}
+
+/// A checkout request: Kargo's `git-clone` `checkout[]` entry, minus the path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkout {
+    /// What to check out.
+    pub target: Target,
+    /// For a branch that does not exist on the remote: create it as an orphan with an empty
+    /// "Initial commit" and push it at once (as Kargo does). Otherwise the checkout fails.
+    pub create: bool,
+    /// Which files to materialise.
+    pub sparse: Sparse,
+}
+
+impl Checkout {
+    /// Check out `target`, every file, without creating anything.
+    pub fn new(target: Target) -> Self {
+        Self {
+            target,
+            create: false,
+            sparse: Sparse::Full,
+        }
+    }
+
+    /// Check out a branch.
+    pub fn branch(name: impl Into<String>) -> Self {
+        Self::new(Target::Branch(name.into()))
+    }
+
+    /// Check out a commit.
+    pub fn commit(sha: impl Into<String>) -> Self {
+        Self::new(Target::Commit(sha.into()))
+    }
+
+    /// Check out a tag.
+    pub fn tag(name: impl Into<String>) -> Self {
+        Self::new(Target::Tag(name.into()))
+    }
+
+    /// Check out the default branch.
+    pub fn default_branch() -> Self {
+        Self::new(Target::DefaultBranch)
+    }
+
+    /// Sets which files are materialised.
+    #[must_use]
+    pub fn with_sparse(mut self, sparse: Sparse) -> Self {
+        self.sparse = sparse;
+        self
+    }
+
+    /// Sets whether a missing branch is created.
+    #[must_use]
+    pub fn with_create(mut self, create: bool) -> Self {
+        self.create = create;
+        self
+    }
+}
+
+impl Default for Checkout {
+    fn default() -> Self {
+        Self::default_branch()
+    }
+}
+
+/// A bare mirror of one remote repository, up to date as of the [`Git::mirror`] call.
+#[derive(Debug, Clone)]
+pub struct Mirror {
+    git: Git,
+    path: PathBuf,
+    remote: Remote,
+}
+
+impl Mirror {
+    pub(crate) fn new(git: Git, path: PathBuf, remote: Remote) -> Self {
+        Self { git, path, remote }
+    }
+
+    /// The bare repository's directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The remote's URL (or absolute path), without userinfo.
+    pub fn url(&self) -> &str {
+        &self.remote.url
+    }
+
+    /// The normalised URL the mirror is keyed by.
+    pub fn key(&self) -> &str {
+        &self.remote.key
+    }
+
+    /// The commit a revision (`main`, `refs/tags/v1`, a sha) names in the mirror, if any.
+    pub fn resolve(&self, revision: &str) -> Result<Option<String>> {
+        resolve_commit(&self.git, &self.path, revision)
+    }
+
+    /// The remote's default branch as recorded in the mirror (`main`), if `HEAD` names one.
+    pub fn default_branch(&self) -> Result<Option<String>> {
+        let output = self
+            .git
+            .runner()
+            .git(&self.path, "symbolic-ref")
+            .args(["symbolic-ref", "--quiet", "HEAD"])
+            .output()?;
+        Ok(output
+            .status
+            .success()
+            .then(|| output.text())
+            .and_then(|head| head.strip_prefix("refs/heads/").map(str::to_owned)))
+    }
+
+    /// Checks the mirror out at `path` (which must not exist or be empty).
+    ///
+    /// `credentials` (default: those the mirror was opened with) are kept by the worktree for
+    /// lazy blob fetches of blobless mirrors and for pushing.
+    ///
+    /// Guarantees: the worktree is detached at the resolved commit, tracks the branch for
+    /// [`Target::Branch`] and [`Target::DefaultBranch`], and materialises only the files
+    /// `checkout.sparse` selects. The mirror lock is held only while the worktree is registered,
+    /// not while files are written. On failure the half-made worktree is removed.
+    pub fn worktree(
+        &self,
+        path: impl AsRef<Path>,
+        checkout: &Checkout,
+        credentials: Option<&Credentials>,
+    ) -> Result<Worktree> {
+        let path = std::path::absolute(path.as_ref())
+            .map_err(|source| GitError::io("resolve the worktree path", source))?;
+        let mut remote = self.remote.clone();
+        if let Some(credentials) = credentials {
+            remote.credentials = Some(credentials.clone());
+        }
+        let dirs = match &checkout.sparse {
+            Sparse::Full => None,
+            Sparse::Lazy => Some(Vec::new()),
+            Sparse::Dirs(dirs) => cone_dirs(dirs)?,
+        };
+        if let Some(parent) = path.parent() {
+            fs_err::create_dir_all(parent)
+                .map_err(|source| GitError::io("create the worktree's parent directory", source))?;
+        }
+
+        let (commit, branch) = {
+            let _lock = self.git.mirror_lock(&self.name())?;
+            let (commit, branch) = self.resolve_target(checkout, &remote)?;
+            self.git
+                .runner()
+                .git(&self.path, "worktree add")
+                .args(["worktree", "add", "--quiet", "--no-checkout", "--detach"])
+                .arg(&path)
+                .arg(&commit)
+                .run()?;
+            (commit, branch)
+        };
+
+        let worktree = Worktree::open(&self.git, &path).and_then(|mut worktree| {
+            worktree.set_credentials(remote.credentials.clone());
+            if let Some(branch) = &branch {
+                let file = worktree.git_dir().join(BRANCH_FILE);
+                fs_err::write(&file, format!("{branch}\n"))
+                    .map_err(|source| GitError::io("record the tracked branch", source))?;
+                worktree.set_branch(Some(branch.clone()));
+            }
+            if let Some(dirs) = &dirs {
+                worktree.sparse_set(dirs)?;
+            }
+            self.git
+                .runner()
+                .git(&path, "checkout")
+                .args(["reset", "--hard", "--quiet", &commit])
+                .credentials(remote.credentials.as_ref())
+                .url(&remote.url)
+                .run()?;
+            Ok(worktree)
+        });
+        match worktree {
+            Ok(worktree) => Ok(worktree),
+            Err(error) => {
+                // Best effort: the error that matters is the checkout's.
+                let _ignored = fs_err::remove_dir_all(&path);
+                if let Ok(_lock) = self.git.mirror_lock(&self.name()) {
+                    let _ignored = self
+                        .git
+                        .runner()
+                        .git(&self.path, "worktree prune")
+                        .args(["worktree", "prune"])
+                        .run();
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// The mirror's directory name (its lock's name).
+    pub(crate) fn name(&self) -> String {
+        mirror_name(&self.path)
+    }
+
+    /// The commit to check out and the branch to track. Called under the mirror lock.
+    fn resolve_target(
+        &self,
+        checkout: &Checkout,
+        remote: &Remote,
+    ) -> Result<(String, Option<String>)> {
+        let branch = match &checkout.target {
+            Target::Branch(branch) => branch.clone(),
+            Target::DefaultBranch => self.default_branch()?.ok_or_else(|| GitError::Command {
+                action: "find the default branch".into(),
+                stderr: format!("the mirror of {} has no default branch", remote.url),
+            })?,
+            Target::Tag(tag) => {
+                check_ref_name(&self.git, "refs/tags/", tag)?;
+                let commit = self.resolve(&format!("refs/tags/{tag}"))?.ok_or_else(|| {
+                    GitError::RefNotFound {
+                        url: remote.url.clone(),
+                        reference: tag.clone(),
+                    }
+                })?;
+                return Ok((commit, None));
+            }
+            Target::Commit(revision) => {
+                let commit = self
+                    .resolve(revision)?
+                    .ok_or_else(|| GitError::RefNotFound {
+                        url: remote.url.clone(),
+                        reference: revision.clone(),
+                    })?;
+                return Ok((commit, None));
+            }
+        };
+        check_ref_name(&self.git, "refs/heads/", &branch)?;
+        if let Some(commit) = self.resolve(&format!("refs/heads/{branch}"))? {
+            return Ok((commit, Some(branch)));
+        }
+        if !checkout.create {
+            return Err(GitError::BranchNotFound {
+                url: remote.url.clone(),
+                branch,
+            });
+        }
+        let commit = self.create_orphan(&branch, remote)?;
+        Ok((commit, Some(branch)))
+    }
+
+    /// Creates `branch` on the remote as an orphan with one empty "Initial commit", pushes it and
+    /// records it in the mirror. If someone else created the branch meanwhile, theirs is used.
+    fn create_orphan(&self, branch: &str, remote: &Remote) -> Result<String> {
+        let runner = self.git.runner();
+        let tree = runner
+            .git(&self.path, "mktree")
+            .arg("mktree")
+            .stdin(Vec::new())
+            .run()?
+            .text();
+        let commit = runner
+            .git(&self.path, "commit-tree")
+            .args(["commit-tree", &tree, "-m", "Initial commit"])
+            .run()?
+            .text();
+        let reference = format!("refs/heads/{branch}");
+        let pushed = runner
+            .git(&self.path, "push")
+            .args(["push", "--quiet", "--"])
+            .arg(&remote.url)
+            .arg(format!("{commit}:{reference}"))
+            .credentials(remote.credentials.as_ref())
+            .url(&remote.url)
+            .run();
+        match pushed {
+            Ok(_) => {
+                runner
+                    .git(&self.path, "update-ref")
+                    .args(["update-ref", &reference, &commit])
+                    .run()?;
+                Ok(commit)
+            }
+            Err(GitError::NonFastForward { .. }) => {
+                runner
+                    .git(&self.path, "fetch")
+                    .args(["fetch", "--quiet", "origin"])
+                    .arg(format!("+{reference}:{reference}"))
+                    .credentials(remote.credentials.as_ref())
+                    .url(&remote.url)
+                    .run()?;
+                self.resolve(&reference)?
+                    .ok_or_else(|| GitError::BranchNotFound {
+                        url: remote.url.clone(),
+                        branch: branch.to_owned(),
+                    })
+            }
+            Err(error) => Err(error),
+        }
+    }
+}
+
+/// A mirror's directory name.
+pub(crate) fn mirror_name(path: &Path) -> String {
+    path.file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The commit `revision` names in the repository at `dir`, if any.
+pub(crate) fn resolve_commit(git: &Git, dir: &Path, revision: &str) -> Result<Option<String>> {
+    let output = git
+        .runner()
+        .git(dir, "rev-parse")
+        .args(["rev-parse", "--verify", "--quiet", "--end-of-options"])
+        .arg(format!("{revision}^{{commit}}"))
+        .output()?;
+    Ok(output.status.success().then(|| output.text()))
+}
+
+/// Fails unless `prefix` + `name` is a ref name git accepts (and `name` is no option).
+pub(crate) fn check_ref_name(git: &Git, prefix: &str, name: &str) -> Result<()> {
+    let valid = !name.starts_with('-')
+        && git
+            .runner()
+            .git(git.root(), "check-ref-format")
+            .arg("check-ref-format")
+            .arg(format!("{prefix}{name}"))
+            .output()?
+            .status
+            .success();
+    if valid {
+        Ok(())
+    } else {
+        Err(GitError::InvalidRefName {
+            name: name.to_owned(),
+        })
+    }
+}
+
+/// Directories for a cone: relative, without `./` or trailing `/`, no globs. `None` when one of
+/// them is the repository root, which means every file.
+pub(crate) fn cone_dirs(dirs: &[String]) -> Result<Option<Vec<String>>> {
+    let mut cone = Vec::with_capacity(dirs.len());
+    for dir in dirs {
+        let trimmed = dir.trim().trim_start_matches("./").trim_matches('/');
+        if trimmed.is_empty() || trimmed == "." {
+            return Ok(None);
+        }
+        if trimmed.contains(['*', '?', '[', '\n']) || trimmed.split('/').any(|part| part == "..") {
+            return Err(GitError::Command {
+                action: "sparse checkout".into(),
+                stderr: format!("`{dir}` is not a directory of the repository"),
+            });
+        }
+        cone.push(trimmed.to_owned());
+    }
+    Ok(Some(cone))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cone_directories_are_normalised_and_globs_refused() {
+        let dirs = cone_dirs(&["./apps/dev/".into(), "/base".into()]).unwrap();
+        assert_eq!(dirs, Some(vec!["apps/dev".to_owned(), "base".to_owned()]));
+        assert_eq!(cone_dirs(&["apps".into(), "./".into()]).unwrap(), None);
+        assert!(cone_dirs(&["apps/*".into()]).is_err());
+        assert!(cone_dirs(&["../x".into()]).is_err());
+    }
+}
