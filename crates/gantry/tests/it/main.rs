@@ -7,6 +7,7 @@
 )]
 
 mod expr;
+mod task;
 mod validate;
 
 use std::path::PathBuf;

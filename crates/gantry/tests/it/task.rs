@@ -32,7 +32,11 @@ fn git(dir: &Path, args: &[&str]) -> String {
         .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
         .output()
         .unwrap();
-    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8(output.stdout).unwrap()
 }
 
@@ -40,7 +44,7 @@ impl Fixture {
     /// A git server with a `gitops` repository shaped like the seeds', services 0..n.
     fn new(services: usize) -> Self {
         let server = GitServer::start(USER, PASSWORD).unwrap();
-        server.create_repo("gitops.git").unwrap();
+        server.create_repo("gitops").unwrap();
         let temp = tempfile::tempdir().unwrap();
         let seed = temp.path().join("seed");
         std::fs::create_dir_all(&seed).unwrap();
@@ -57,11 +61,20 @@ impl Fixture {
         std::fs::write(seed.join("README.md"), "# gitops\n").unwrap();
         git(&seed, &["add", "-A"]);
         git(&seed, &["commit", "-q", "-m", "seed"]);
-        git(&seed, &["push", "-q", &server.url_with_credentials("gitops.git"), "main"]);
+        git(
+            &seed,
+            &["push", "-q", &server.url_with_credentials("gitops"), "main"],
+        );
         // The seed pipeline, plus the Freight to promote.
         let manifests = temp.path().join("manifests");
         std::fs::create_dir_all(&manifests).unwrap();
-        for file in ["project.yaml", "stage.yaml", "warehouse.yaml", "promotion-task.yaml", "argocd-application.yaml"] {
+        for file in [
+            "project.yaml",
+            "stage.yaml",
+            "warehouse.yaml",
+            "promotion-task.yaml",
+            "argocd-application.yaml",
+        ] {
             std::fs::copy(
                 repo_root().join("tests/fixtures/seed/pipeline").join(file),
                 manifests.join(file),
@@ -77,7 +90,7 @@ impl Fixture {
     }
 
     fn run(&self, extra: &[&str], env: &[(&str, &str)]) -> Output {
-        let repo = self.server.url_with_credentials("gitops.git");
+        let repo = self.server.url_with_credentials("gitops");
         let var = format!("gitopsRepo={repo}");
         let manifests = self.temp.path().join("manifests");
         let freight = self.temp.path().join("freight.yaml");
@@ -101,9 +114,20 @@ impl Fixture {
     /// The remote's `main`, freshly cloned: (instance.yaml of `path`, commit count, last message).
     fn remote(&self, path: &str) -> (String, usize, String) {
         let check = self.temp.path().join(format!("check-{}", rand_suffix()));
-        git(self.temp.path(), &["clone", "-q", &self.server.url_with_credentials("gitops.git"), check.to_str().unwrap()]);
+        git(
+            self.temp.path(),
+            &[
+                "clone",
+                "-q",
+                &self.server.url_with_credentials("gitops"),
+                check.to_str().unwrap(),
+            ],
+        );
         let file = std::fs::read_to_string(check.join(path)).unwrap();
-        let count = git(&check, &["rev-list", "--count", "HEAD"]).trim().parse().unwrap();
+        let count = git(&check, &["rev-list", "--count", "HEAD"])
+            .trim()
+            .parse()
+            .unwrap();
         let message = git(&check, &["log", "-1", "--format=%B"]);
         (file, count, message)
     }
@@ -129,7 +153,11 @@ fn the_seed_task_promotes_an_image_tag_with_one_commit_on_the_authenticated_remo
     assert!(output.status.success(), "{err}");
     assert!(!err.contains(PASSWORD), "password leaked: {err}");
     let (file, count, message) = fixture.remote("develop/frontend/instance.yaml");
-    assert_eq!(file, promoted(&file, "1.1.0"), "only the tag changes, comments survive");
+    assert_eq!(
+        file,
+        promoted(&file, "1.1.0"),
+        "only the tag changes, comments survive"
+    );
     assert_eq!(count, 2, "exactly one commit was added");
     assert_eq!(
         message.trim_end(),
@@ -145,7 +173,10 @@ fn a_dry_run_prints_the_diff_and_pushes_nothing() {
     let output = fixture.run(&["--dry-run"], &[]);
     assert!(output.status.success(), "{}", stderr(&output));
     let out = String::from_utf8(output.stdout).unwrap();
-    assert!(out.contains("-      tag: 1.0.0\n+      tag: 1.1.0"), "{out}");
+    assert!(
+        out.contains("-      tag: 1.0.0\n+      tag: 1.1.0"),
+        "{out}"
+    );
     let (_, count, _) = fixture.remote("develop/frontend/instance.yaml");
     assert_eq!(count, 1);
 }
@@ -153,12 +184,28 @@ fn a_dry_run_prints_the_diff_and_pushes_nothing() {
 #[test]
 fn a_promotion_killed_between_any_two_steps_resumes_and_pushes_once() {
     let fixture = Fixture::new(0);
-    let steps = ["task-1::step-1", "task-1::step-2", "update-image", "commit", "task-1::step-5"];
+    let steps = [
+        "task-1::step-1",
+        "task-1::step-2",
+        "update-image",
+        "commit",
+        "task-1::step-5",
+    ];
     for (round, alias) in steps.iter().enumerate() {
-        let alias = if alias.starts_with("task-1::") { (*alias).to_owned() } else { format!("task-1::{alias}") };
+        let alias = if alias.starts_with("task-1::") {
+            (*alias).to_owned()
+        } else {
+            format!("task-1::{alias}")
+        };
         let name = format!("resume-{round}");
-        let killed = fixture.run(&["--promotion", &name], &[("GANTRY_DEBUG_ABORT_AFTER_STEP", &alias)]);
-        assert!(!killed.status.success(), "round {round} should have been killed");
+        let killed = fixture.run(
+            &["--promotion", &name],
+            &[("GANTRY_DEBUG_ABORT_AFTER_STEP", &alias)],
+        );
+        assert!(
+            !killed.status.success(),
+            "round {round} should have been killed"
+        );
         let resumed = fixture.run(&["--promotion", &name], &[]);
         let err = stderr(&resumed);
         assert!(resumed.status.success(), "round {round}: {err}");
@@ -166,7 +213,10 @@ fn a_promotion_killed_between_any_two_steps_resumes_and_pushes_once() {
         let (file, count, _) = fixture.remote("develop/frontend/instance.yaml");
         assert_eq!(file, promoted(&file, "1.1.0"));
         // Round 0 adds the one commit; later rounds find the tag already set and commit nothing.
-        assert_eq!(count, 2, "round {round} (killed after {alias}) pushed a second commit");
+        assert_eq!(
+            count, 2,
+            "round {round} (killed after {alias}) pushed a second commit"
+        );
     }
 }
 
@@ -175,7 +225,7 @@ fn ten_concurrent_promotions_to_one_branch_all_land() {
     let fixture = Fixture::new(10);
     let handles: Vec<_> = (0..10)
         .map(|i| {
-            let repo = fixture.server.url_with_credentials("gitops.git");
+            let repo = fixture.server.url_with_credentials("gitops");
             let manifests = fixture.temp.path().join("manifests");
             let freight = fixture.temp.path().join("freight.yaml");
             let data = fixture.temp.path().join("data");
@@ -186,7 +236,10 @@ fn ten_concurrent_promotions_to_one_branch_all_land() {
                     .args(["--stage", "frontend-dev-stage", "--freight"])
                     .arg(&freight)
                     .args(["--var", &format!("gitopsRepo={repo}")])
-                    .args(["--var", &format!("instancePath=develop/svc-{i}/instance.yaml")])
+                    .args([
+                        "--var",
+                        &format!("instancePath=develop/svc-{i}/instance.yaml"),
+                    ])
                     .args(["--skip", "argocd-update", "--data-dir"])
                     .arg(&data)
                     .output()
@@ -211,7 +264,7 @@ fn wrong_credentials_fail_clearly_without_printing_the_token() {
     let fixture = Fixture::new(0);
     let wrong = fixture
         .server
-        .url_with_credentials("gitops.git")
+        .url_with_credentials("gitops")
         .replace(PASSWORD, "wr0ng-t0ken-value");
     let output = fixture.run(&["--var", &format!("gitopsRepo={wrong}")], &[]);
     let err = stderr(&output);

@@ -44,7 +44,10 @@ pub(crate) fn load_freight_file(path: &Path) -> anyhow::Result<Vec<Freight>> {
     let text = fs_err::read_to_string(path)?;
     let (documents, error) = gantry_api::yaml::parse_stream(&text);
     if let Some(error) = error {
-        let line = text[..error.span.start.min(text.len())].matches('\n').count() + 1;
+        let line = text[..error.span.start.min(text.len())]
+            .matches('\n')
+            .count()
+            + 1;
         bail!("{}:{line}: {}", path.display(), error.message);
     }
     let mut out = Vec::new();
@@ -98,8 +101,16 @@ pub(crate) fn run(args: &StepRunArgs) -> anyhow::Result<ExitStatus> {
     let text = fs_err::read_to_string(&args.config)?;
     let (documents, error) = gantry_api::yaml::parse_stream(&text);
     if let Some(error) = error {
-        let line = text[..error.span.start.min(text.len())].matches('\n').count() + 1;
-        writeln!(err, "error: {}:{line}: {}", args.config.display(), error.message)?;
+        let line = text[..error.span.start.min(text.len())]
+            .matches('\n')
+            .count()
+            + 1;
+        writeln!(
+            err,
+            "error: {}:{line}: {}",
+            args.config.display(),
+            error.message
+        )?;
         return Ok(ExitStatus::Failure);
     }
     let config = documents
@@ -111,10 +122,20 @@ pub(crate) fn run(args: &StepRunArgs) -> anyhow::Result<ExitStatus> {
     }
     let data_dir = crate::commands::task::run::data_dir(args.data_dir.as_deref());
     if !args.dir.is_dir() {
-        writeln!(err, "error: --dir {} is not a directory", args.dir.display())?;
+        writeln!(
+            err,
+            "error: --dir {} is not a directory",
+            args.dir.display()
+        )?;
         return Ok(ExitStatus::Failure);
     }
-    let registry = build_registry(&data_dir, &args.dir, CredentialStore::default(), false, Vec::new())?;
+    let registry = build_registry(
+        &data_dir,
+        &args.dir,
+        CredentialStore::default(),
+        false,
+        Vec::new(),
+    )?;
     if registry.info(&args.kind).is_none() {
         writeln!(err, "error: unknown step kind {:?}", args.kind)?;
         let kinds: Vec<&str> = registry.kinds().collect();
@@ -148,11 +169,19 @@ pub(crate) fn run(args: &StepRunArgs) -> anyhow::Result<ExitStatus> {
             match result.status {
                 StepStatus::Succeeded | StepStatus::Skipped => Ok(ExitStatus::Success),
                 StepStatus::Running => {
-                    writeln!(err, "step is still running: {}", result.message.unwrap_or_default())?;
+                    writeln!(
+                        err,
+                        "step is still running: {}",
+                        result.message.unwrap_or_default()
+                    )?;
                     Ok(ExitStatus::Failure)
                 }
                 other => {
-                    writeln!(err, "error: step {other}: {}", result.message.unwrap_or_default())?;
+                    writeln!(
+                        err,
+                        "error: step {other}: {}",
+                        result.message.unwrap_or_default()
+                    )?;
                     Ok(ExitStatus::Failure)
                 }
             }
@@ -161,7 +190,13 @@ pub(crate) fn run(args: &StepRunArgs) -> anyhow::Result<ExitStatus> {
             if !error.output.is_empty() {
                 writeln!(out, "{}", serde_json::to_string_pretty(&error.output)?)?;
             }
-            writeln!(err, "error: {} step {}: {}", args.kind, error.status.as_str().to_lowercase(), error.message)?;
+            writeln!(
+                err,
+                "error: {} step {}: {}",
+                args.kind,
+                error.status.as_str().to_lowercase(),
+                error.message
+            )?;
             Ok(ExitStatus::Failure)
         }
     }

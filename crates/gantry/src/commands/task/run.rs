@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
@@ -138,7 +137,10 @@ pub(crate) fn promotion_data(set: &ResourceSet, namespace: &str) -> PromotionDat
     data
 }
 
-pub(crate) fn credentials(set: &ResourceSet, err: &mut dyn Write) -> anyhow::Result<CredentialStore> {
+pub(crate) fn credentials(
+    set: &ResourceSet,
+    err: &mut dyn Write,
+) -> anyhow::Result<CredentialStore> {
     let secrets = set.resources.iter().filter_map(|r| match &r.object {
         Object::Secret(secret) => Some(secret),
         _ => None,
@@ -186,10 +188,8 @@ fn select_freight(
     }
     if chosen.is_empty() {
         for origin in origins {
-            let candidates: Vec<&&Freight> = loaded
-                .iter()
-                .filter(|f| &f.origin.name == origin)
-                .collect();
+            let candidates: Vec<&&Freight> =
+                loaded.iter().filter(|f| &f.origin.name == origin).collect();
             match candidates.as_slice() {
                 [one] => chosen.push((**one).clone()),
                 [] => bail!(
@@ -228,7 +228,7 @@ pub(crate) fn run(args: &TaskRunArgs, color: bool) -> anyhow::Result<ExitStatus>
         for diagnostic in report
             .diagnostics
             .iter()
-            .filter(|d| d.severity() == Severity::Error)
+            .filter(|d| d.severity == Severity::Error)
         {
             write!(err, "{}", output::human(diagnostic, color))?;
         }
@@ -248,7 +248,11 @@ pub(crate) fn run(args: &TaskRunArgs, color: bool) -> anyhow::Result<ExitStatus>
             let text = fs_err::read_to_string(promotions_dir.join(format!("{name}.json")))?;
             let saved: Saved = serde_json::from_str(&text)
                 .with_context(|| format!("reading the saved state of promotion {name}"))?;
-            writeln!(err, "resuming promotion {name} at step {}", saved.status.current_step + 1)?;
+            writeln!(
+                err,
+                "resuming promotion {name} at step {}",
+                saved.status.current_step + 1
+            )?;
             saved
         }
         _ => match new_promotion(args, &set, &mut err)? {
@@ -281,8 +285,13 @@ fn new_promotion(
                 .filter(|r| matches!(r.object, Object::Stage(_)))
                 .map(|r| r.name.as_str())
                 .collect();
-            writeln!(err, "error: no Stage named {:?} in the manifests", args.stage)?;
-            if let Some(similar) = gantry_api::suggest::similar(&args.stage, names.iter().copied()) {
+            writeln!(
+                err,
+                "error: no Stage named {:?} in the manifests",
+                args.stage
+            )?;
+            if let Some(similar) = gantry_api::suggest::similar(&args.stage, names.iter().copied())
+            {
                 writeln!(err, "hint: did you mean {similar:?}?")?;
             } else if !names.is_empty() {
                 writeln!(err, "hint: Stages found: {}", names.join(", "))?;
@@ -332,8 +341,11 @@ fn new_promotion(
     let freight = select_freight(args, set, &namespace, &origins)?;
     let target = &freight[0];
     let target_name = target.metadata.name.clone().unwrap_or_default();
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    let random = u128::from(std::process::id()) << 64 | u128::from(now.subsec_nanos()) << 32
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let random = u128::from(std::process::id()) << 64
+        | u128::from(now.subsec_nanos()) << 32
         | std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), now)
             as u128;
     let name = args.promotion.clone().unwrap_or_else(|| {
@@ -378,11 +390,20 @@ fn execute(
     writeln!(
         err,
         "promotion {name}: Freight {} to Stage {}/{} ({} steps){}",
-        &saved.context.target_freight.name.get(..7).unwrap_or_default(),
+        &saved
+            .context
+            .target_freight
+            .name
+            .get(..7)
+            .unwrap_or_default(),
         saved.context.project,
         saved.context.stage,
         saved.steps.len(),
-        if args.dry_run { ", dry run: nothing is pushed" } else { "" }
+        if args.dry_run {
+            ", dry run: nothing is pushed"
+        } else {
+            ""
+        }
     )?;
     let mut data = promotion_data(set, &saved.context.project);
     data.freight.clone_from(&saved.freight);
@@ -390,7 +411,8 @@ fn execute(
         Object::Stage(stage) if r.name == saved.context.stage => Some(stage),
         _ => None,
     }) {
-        data.requested_freight.clone_from(&stage.spec.requested_freight);
+        data.requested_freight
+            .clone_from(&stage.spec.requested_freight);
     }
     let credentials = credentials(set, err)?;
     let registry = build_registry(
@@ -470,7 +492,11 @@ fn execute(
         match orchestrator.run(&mut status, &mut observer) {
             Ok(Next::Done) => break Ok(()),
             Ok(Next::RetryAfter(wait)) => {
-                writeln!(err, "  waiting {:.1}s before looking again", wait.as_secs_f64())?;
+                writeln!(
+                    err,
+                    "  waiting {:.1}s before looking again",
+                    wait.as_secs_f64()
+                )?;
                 std::thread::sleep(wait);
             }
             Err(error) => {
@@ -484,7 +510,15 @@ fn execute(
         bail!("{error}; the promotion can be resumed with --promotion {name}");
     }
     let _ = outcome;
-    registry.services().work_dir_cleanup();
+    if status.phase.is_terminal() {
+        if let Err(error) = registry.services().cleanup() {
+            writeln!(
+                err,
+                "warning: could not remove the work dir {}: {error}",
+                work_dir.display()
+            )?;
+        }
+    }
     // Dry-run diffs and a final summary go to stdout.
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -505,7 +539,6 @@ fn execute(
         writeln!(out, "{}", serde_json::to_string_pretty(&summary)?)?;
     }
     if status.phase == Phase::Succeeded {
-        let _ = fs_err::remove_file(&state_path);
         Ok(ExitStatus::Success)
     } else {
         if let Some(message) = &status.message {

@@ -1,0 +1,33 @@
+//! gantry's built-in promotion steps: one file per step kind, each with its config struct, its
+//! behaviour and its tests; [`registry::Registry::builtin`] lists them all and implements the
+//! engine's `StepRunner`.
+//!
+//! Steps get their capabilities (git with cached mirrors, the promotion's confined work dir,
+//! credentials, a metadata sink) from [`registry::Services`]; they never build their own. The
+//! file-editing logic they share (Kargo's yaml-update splice, sjson-style JSON edits, TOML,
+//! YAML merge, kustomize images) lives in [`edit`] as pure functions.
+//!
+//! Where to start: [`registry`], then any step file, e.g. [`git_clone`] or [`yaml_update`].
+
+pub mod materialize;
+pub mod registry;
+pub mod workdir;
+
+pub mod argocd_update;
+pub mod compose_output;
+pub mod copy;
+pub mod delete;
+pub mod fail;
+pub mod file_write;
+pub mod git_clear;
+pub mod git_clone;
+pub mod git_commit;
+pub mod git_push;
+pub mod git_tag;
+pub mod json_parse;
+mod parse_outputs;
+pub mod set_metadata;
+pub mod yaml_parse;
+
+#[cfg(test)]
+mod testing;
