@@ -101,7 +101,7 @@ mod tests {
             )
             .unwrap();
         assert_eq!(harness.read("out/a.txt"), "hello");
-        let mode = std::fs::metadata(harness.dir().join("out/a.txt"))
+        let mode = fs_err::metadata(harness.dir().join("out/a.txt"))
             .unwrap()
             .permissions()
             .mode();
@@ -136,7 +136,7 @@ mod tests {
             ),
             (
                 json!({"path": "a", "contents": "", "permissions": "rw"}),
-                "is not an octal mode",
+                "does not match the pattern",
             ),
             (json!({"path": "../a", "contents": ""}), "../a"),
             (json!({"path": "/etc/a", "contents": ""}), "/etc/a"),

@@ -43,10 +43,9 @@ fn commit_url(provider: &str, repo_url: &str, commit: &str) -> Option<String> {
         format!("https://{rest}")
     });
     Some(match provider {
-        "github" | "gitea" => format!("{base}/commit/{commit}"),
+        "github" | "gitea" | "azure" => format!("{base}/commit/{commit}"),
         "gitlab" => format!("{base}/-/commit/{commit}"),
         "bitbucket" => format!("{base}/commits/{commit}"),
-        "azure" => format!("{base}/commit/{commit}"),
         _ => return None,
     })
 }

@@ -41,7 +41,10 @@ mod tests {
         assert_eq!(json!(result.output), json!({"tag": "v2", "n": 3}));
         harness.write("bad.json", "{");
         let error = harness
-            .run("json-parse", json!({"path": "bad.json", "outputs": []}))
+            .run(
+                "json-parse",
+                json!({"path": "bad.json", "outputs": [{"name": "a", "fromExpression": "a"}]}),
+            )
             .unwrap_err();
         assert!(
             error.message.starts_with("bad.json is not valid JSON: "),

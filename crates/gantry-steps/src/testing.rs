@@ -62,12 +62,12 @@ impl Harness {
 
     pub(crate) fn write(&self, relative: &str, text: &str) {
         let path = self.root.join(relative);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
+        fs_err::create_dir_all(path.parent().unwrap()).unwrap();
+        fs_err::write(path, text).unwrap();
     }
 
     pub(crate) fn read(&self, relative: &str) -> String {
-        std::fs::read_to_string(self.root.join(relative)).unwrap()
+        fs_err::read_to_string(self.root.join(relative)).unwrap()
     }
 
     pub(crate) fn info(&self, kind: &str) -> StepInfo {

@@ -75,7 +75,7 @@ impl WorkDir {
             source,
         };
         if !path.exists() {
-            fs::create_dir_all(path).map_err(error)?;
+            fs_err::create_dir_all(path).map_err(error)?;
             fs::set_permissions(path, fs::Permissions::from_mode(0o700)).map_err(error)?;
         }
         Self::open(path)
@@ -204,7 +204,7 @@ mod tests {
     fn symlinks_out_are_refused_and_symlinks_in_followed() {
         let (temp, dir) = work();
         let root = dir.path().to_path_buf();
-        std::fs::create_dir_all(root.join("real")).unwrap();
+        fs_err::create_dir_all(root.join("real")).unwrap();
         std::os::unix::fs::symlink("real", root.join("inside")).unwrap();
         std::os::unix::fs::symlink(temp.path(), root.join("out")).unwrap();
         std::os::unix::fs::symlink("../..", root.join("real/up")).unwrap();
@@ -220,7 +220,7 @@ mod tests {
     #[test]
     fn work_dirs_are_private() {
         let (_temp, dir) = work();
-        let mode = std::fs::metadata(dir.path()).unwrap().permissions().mode();
+        let mode = fs_err::metadata(dir.path()).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o700);
         dir.remove().unwrap();
         assert!(!dir.path().exists());

@@ -140,9 +140,9 @@ fn rand_suffix() -> u128 {
         .as_nanos()
 }
 
-fn promoted(instance: &str, tag: &str) -> String {
+/// The seed instance with only the tag changed.
+fn promoted(tag: &str) -> String {
     INSTANCE.replace("tag: 1.0.0", &format!("tag: {tag}"))
-        + if instance.ends_with('\n') { "" } else { "" }
 }
 
 #[test]
@@ -155,7 +155,7 @@ fn the_seed_task_promotes_an_image_tag_with_one_commit_on_the_authenticated_remo
     let (file, count, message) = fixture.remote("develop/frontend/instance.yaml");
     assert_eq!(
         file,
-        promoted(&file, "1.1.0"),
+        promoted("1.1.0"),
         "only the tag changes, comments survive"
     );
     assert_eq!(count, 2, "exactly one commit was added");
@@ -211,7 +211,7 @@ fn a_promotion_killed_between_any_two_steps_resumes_and_pushes_once() {
         assert!(resumed.status.success(), "round {round}: {err}");
         assert!(err.contains("resuming promotion"), "{err}");
         let (file, count, _) = fixture.remote("develop/frontend/instance.yaml");
-        assert_eq!(file, promoted(&file, "1.1.0"));
+        assert_eq!(file, promoted("1.1.0"));
         // Round 0 adds the one commit; later rounds find the tag already set and commit nothing.
         assert_eq!(
             count, 2,

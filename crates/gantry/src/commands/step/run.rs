@@ -56,11 +56,12 @@ pub(crate) fn load_freight_file(path: &Path) -> anyhow::Result<Vec<Freight>> {
         if let Some(items) = json.get("items").and_then(|i| i.as_object()) {
             for (key, item) in items {
                 let mut freight: Freight = parse_freight(item.clone(), path, key)?;
-                if freight.origin.name.is_empty() {
-                    if let Some(name) = key.strip_prefix("Warehouse/") {
-                        freight.origin.kind = "Warehouse".to_owned();
-                        name.clone_into(&mut freight.origin.name);
-                    }
+                if let Some(name) = key
+                    .strip_prefix("Warehouse/")
+                    .filter(|_| freight.origin.name.is_empty())
+                {
+                    "Warehouse".clone_into(&mut freight.origin.kind);
+                    name.clone_into(&mut freight.origin.name);
                 }
                 out.push(freight);
             }

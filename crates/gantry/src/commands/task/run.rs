@@ -344,10 +344,12 @@ fn new_promotion(
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    let random = u128::from(std::process::id()) << 64
-        | u128::from(now.subsec_nanos()) << 32
-        | std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), now)
-            as u128;
+    let random = (u128::from(std::process::id()) << 64)
+        | (u128::from(now.subsec_nanos()) << 32)
+        | u128::from(std::hash::BuildHasher::hash_one(
+            &std::collections::hash_map::RandomState::new(),
+            now,
+        ));
     let name = args.promotion.clone().unwrap_or_else(|| {
         promotion_name(
             &resource.name,
@@ -482,10 +484,10 @@ fn execute(
                 ),
             };
             let _ = writeln!(std::io::stderr(), "{line}");
-            if let (Event::StepFinished { alias, .. }, Some(target)) = (event, &abort_after) {
-                if alias == target {
-                    std::process::abort();
-                }
+            if let (Event::StepFinished { alias, .. }, Some(target)) = (event, &abort_after)
+                && alias == target
+            {
+                std::process::abort();
             }
             Ok(())
         };
@@ -510,14 +512,14 @@ fn execute(
         bail!("{error}; the promotion can be resumed with --promotion {name}");
     }
     let _ = outcome;
-    if status.phase.is_terminal() {
-        if let Err(error) = registry.services().cleanup() {
-            writeln!(
-                err,
-                "warning: could not remove the work dir {}: {error}",
-                work_dir.display()
-            )?;
-        }
+    if status.phase.is_terminal()
+        && let Err(error) = registry.services().cleanup()
+    {
+        writeln!(
+            err,
+            "warning: could not remove the work dir {}: {error}",
+            work_dir.display()
+        )?;
     }
     // Dry-run diffs and a final summary go to stdout.
     let stdout = std::io::stdout();
