@@ -24,6 +24,7 @@ pub mod git_clone;
 pub mod git_commit;
 pub mod git_push;
 pub mod git_tag;
+pub mod http;
 pub mod json_parse;
 mod parse_outputs;
 pub mod set_metadata;

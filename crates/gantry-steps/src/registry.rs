@@ -183,6 +183,7 @@ impl Registry {
             Box::new(crate::git_commit::GitCommit),
             Box::new(crate::git_push::GitPush),
             Box::new(crate::git_tag::GitTag),
+            Box::new(crate::http::Http),
             Box::new(crate::json_parse::JsonParse),
             Box::new(crate::set_metadata::SetMetadata),
             Box::new(crate::yaml_parse::YamlParse),
