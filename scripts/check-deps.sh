@@ -16,9 +16,17 @@ for crate in "${PURE[@]}"; do
   done
 done
 # ... nor spawn processes or open sockets themselves.
-if grep -rnE 'std::process|Command::new|TcpStream|UdpSocket' crates/gantry-api/src crates/gantry-expr/src crates/gantry-core/src; then
+if grep -rnE 'std::process|Command::new|TcpStream|UdpSocket' crates/gantry-api/src crates/gantry-expr/src crates/gantry-core/src crates/gantry-engine/src; then
   echo "error: a pure crate spawns processes or opens sockets"
   status=1
 fi
+# TLS is rustls with ring everywhere: no OpenSSL, no aws-lc (slow to build, needs cmake/C).
+for dep in openssl-sys aws-lc-sys; do
+  if out=$(cargo tree --locked --workspace -i "$dep" 2>/dev/null) && [ -n "$out" ]; then
+    echo "error: the workspace depends on $dep:"
+    echo "$out"
+    status=1
+  fi
+done
 [ "$status" -eq 0 ] && echo "ok: ${PURE[*]} are free of ${FORBIDDEN[*]}"
 exit "$status"

@@ -30,6 +30,7 @@ struct Config {
     #[serde(default)]
     recurse_submodules: bool,
     #[serde(default)]
+    #[serde(rename = "insecureSkipTLSVerify")]
     insecure_skip_tls_verify: bool,
 }
 

@@ -33,6 +33,7 @@ struct Config {
     #[serde(default)]
     provider: Option<String>,
     #[serde(default)]
+    #[serde(rename = "insecureSkipTLSVerify")]
     insecure_skip_tls_verify: bool,
 }
 
