@@ -7,8 +7,9 @@
 //! file-editing logic they share (Kargo's yaml-update splice, sjson-style JSON edits, TOML,
 //! YAML merge, kustomize images) lives in [`edit`] as pure functions.
 //!
-//! Where to start: [`registry`], then any step file, e.g. [`git_clone`] or [`yaml_update`].
+//! Where to start: [`registry`], then any step file, e.g. [`git_clone`] or [`yaml_parse`].
 
+pub mod edit;
 pub mod materialize;
 pub mod registry;
 pub mod workdir;
