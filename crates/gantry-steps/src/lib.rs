@@ -27,9 +27,16 @@ pub mod git_push;
 pub mod git_tag;
 pub mod http;
 pub mod json_parse;
+pub mod json_update;
+pub mod kustomize_set_image;
 mod parse_outputs;
 pub mod set_metadata;
+pub mod toml_parse;
+pub mod toml_update;
+mod update_file;
+pub mod yaml_merge;
 pub mod yaml_parse;
+pub mod yaml_update;
 
 #[cfg(test)]
 mod testing;

@@ -185,8 +185,14 @@ impl Registry {
             Box::new(crate::git_tag::GitTag),
             Box::new(crate::http::Http),
             Box::new(crate::json_parse::JsonParse),
+            Box::new(crate::json_update::JsonUpdate),
+            Box::new(crate::kustomize_set_image::KustomizeSetImage),
             Box::new(crate::set_metadata::SetMetadata),
+            Box::new(crate::toml_parse::TomlParse),
+            Box::new(crate::toml_update::TomlUpdate),
+            Box::new(crate::yaml_merge::YamlMerge),
             Box::new(crate::yaml_parse::YamlParse),
+            Box::new(crate::yaml_update::YamlUpdate),
         ];
         Self {
             steps: steps.into_iter().map(|step| (step.kind(), step)).collect(),

@@ -89,18 +89,29 @@ impl Fixture {
         Self { server, temp, seed }
     }
 
+    /// A Freight file for another image tag.
+    fn freight(&self, tag: &str) -> PathBuf {
+        let path = self.temp.path().join(format!("freight-{tag}.yaml"));
+        let text = std::fs::read_to_string(self.temp.path().join("freight.yaml")).unwrap();
+        std::fs::write(&path, text.replace("tag: 1.1.0", &format!("tag: {tag}"))).unwrap();
+        path
+    }
+
     fn run(&self, extra: &[&str], env: &[(&str, &str)]) -> Output {
+        self.run_freight(&self.temp.path().join("freight.yaml"), extra, env)
+    }
+
+    fn run_freight(&self, freight: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
         let repo = self.server.url_with_credentials("gitops");
         let var = format!("gitopsRepo={repo}");
         let manifests = self.temp.path().join("manifests");
-        let freight = self.temp.path().join("freight.yaml");
         let data = self.temp.path().join("data");
         let mut command = Command::new(env!("CARGO_BIN_EXE_gantry"));
         command
             .args(["task", "run", "-f"])
             .arg(&manifests)
             .args(["--stage", "frontend-dev-stage", "--freight"])
-            .arg(&freight)
+            .arg(freight)
             .args(["--var", &var, "--skip", "argocd-update", "--data-dir"])
             .arg(&data)
             .args(extra)
@@ -184,21 +195,14 @@ fn a_dry_run_prints_the_diff_and_pushes_nothing() {
 #[test]
 fn a_promotion_killed_between_any_two_steps_resumes_and_pushes_once() {
     let fixture = Fixture::new(0);
-    let steps = [
-        "task-1::step-1",
-        "task-1::step-2",
-        "update-image",
-        "commit",
-        "task-1::step-5",
-    ];
+    let steps = ["step-1", "step-2", "update-image", "commit", "step-5"];
     for (round, alias) in steps.iter().enumerate() {
-        let alias = if alias.starts_with("task-1::") {
-            (*alias).to_owned()
-        } else {
-            format!("task-1::{alias}")
-        };
+        let alias = format!("task-1::{alias}");
         let name = format!("resume-{round}");
-        let killed = fixture.run(
+        let tag = format!("2.{round}.0");
+        let freight = fixture.freight(&tag);
+        let killed = fixture.run_freight(
+            &freight,
             &["--promotion", &name],
             &[("GANTRY_DEBUG_ABORT_AFTER_STEP", &alias)],
         );
@@ -206,16 +210,21 @@ fn a_promotion_killed_between_any_two_steps_resumes_and_pushes_once() {
             !killed.status.success(),
             "round {round} should have been killed"
         );
-        let resumed = fixture.run(&["--promotion", &name], &[]);
+        let resumed = fixture.run_freight(&freight, &["--promotion", &name], &[]);
         let err = stderr(&resumed);
         assert!(resumed.status.success(), "round {round}: {err}");
         assert!(err.contains("resuming promotion"), "{err}");
+        assert!(
+            !err.contains(&format!("▸ {alias} ")),
+            "finished step {alias} ran again: {err}"
+        );
         let (file, count, _) = fixture.remote("develop/frontend/instance.yaml");
-        assert_eq!(file, promoted("1.1.0"));
-        // Round 0 adds the one commit; later rounds find the tag already set and commit nothing.
+        assert_eq!(file, promoted(&tag), "round {round}");
+        // Every round promotes a new tag: exactly one commit each, wherever it was killed.
         assert_eq!(
-            count, 2,
-            "round {round} (killed after {alias}) pushed a second commit"
+            count,
+            2 + round,
+            "round {round} (killed after {alias}) lost or duplicated a commit"
         );
     }
 }
