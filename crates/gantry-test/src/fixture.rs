@@ -109,6 +109,17 @@ pub fn fixture_repo(dir: &Path, files: &[(&str, &str)]) -> Result<PathBuf, Fixtu
 /// `commits - 1` commits each changing one file. Built with `git fast-import`, so 5,000 files and
 /// 2,000 commits take well under a second.
 pub fn generate_history(repo: &Path, files: usize, commits: usize) -> Result<(), FixtureError> {
+    generate_history_with(repo, files, commits, &[])
+}
+
+/// [`generate_history`] with `extra` files (`(relative path, contents)`) added in the first
+/// commit and never changed afterwards, e.g. a real manifest among the generated ones.
+pub fn generate_history_with(
+    repo: &Path,
+    files: usize,
+    commits: usize,
+    extra: &[(&str, &str)],
+) -> Result<(), FixtureError> {
     let mut stream = String::new();
     let mut mark = 0usize;
     let blob = |stream: &mut String, mark: &mut usize, data: &str| {
@@ -126,6 +137,10 @@ pub fn generate_history(repo: &Path, files: usize, commits: usize) -> Result<(),
             &format!("name: file-{index}\nversion: 0\n"),
         );
         first.push((path(index), id));
+    }
+    for (extra_path, contents) in extra {
+        let id = blob(&mut stream, &mut mark, contents);
+        first.push(((*extra_path).to_owned(), id));
     }
     for number in 0..commits.max(1) {
         let changed = if number == 0 {
@@ -156,4 +171,40 @@ pub fn generate_history(repo: &Path, files: usize, commits: usize) -> Result<(),
     }
     git_with_input(repo, &["fast-import", "--quiet"], Some(stream.as_bytes()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_generated_history_holds_the_extra_files_next_to_the_generated_ones() {
+        let temp = tempfile::tempdir().unwrap();
+        let repo = temp.path().join("repo.git");
+        fs_err::create_dir_all(&repo).unwrap();
+        git(
+            &repo,
+            &["init", "--quiet", "--bare", "--initial-branch=main"],
+        )
+        .unwrap();
+        generate_history_with(
+            &repo,
+            250,
+            30,
+            &[("develop/frontend/instance.yaml", "tag: 1.0.0\n")],
+        )
+        .unwrap();
+        assert_eq!(git(&repo, &["rev-list", "--count", "main"]).unwrap(), "30");
+        let listed = git(&repo, &["ls-tree", "-r", "--name-only", "main"]).unwrap();
+        assert_eq!(listed.lines().count(), 251);
+        assert!(listed.lines().any(|line| line == "dir-002/file-00249.yaml"));
+        assert_eq!(
+            git(&repo, &["show", "main:develop/frontend/instance.yaml"]).unwrap(),
+            "tag: 1.0.0"
+        );
+        assert_eq!(
+            git(&repo, &["show", "main:dir-000/file-00029.yaml"]).unwrap(),
+            "name: file-29\nversion: 29"
+        );
+    }
 }

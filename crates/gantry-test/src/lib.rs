@@ -18,5 +18,7 @@ mod fixture;
 mod server;
 
 pub use error::FixtureError;
-pub use fixture::{commit_all, fixture_repo, generate_history, git, write_files};
+pub use fixture::{
+    commit_all, fixture_repo, generate_history, generate_history_with, git, write_files,
+};
 pub use server::GitServer;
