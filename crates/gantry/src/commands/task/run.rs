@@ -77,13 +77,12 @@ pub(crate) fn data_dir(flag: Option<&Path>) -> PathBuf {
     )
 }
 
+/// Replaces `path` atomically (write, then rename): a killed process leaves either the old or
+/// the new state, never half of one. No fsync: this guards against process crashes, which is
+/// what resuming is for; surviving power loss would cost a disk flush per step.
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension("json.tmp");
-    {
-        let mut file = fs_err::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-    }
+    fs_err::write(&tmp, bytes)?;
     fs_err::rename(&tmp, path)
 }
 
