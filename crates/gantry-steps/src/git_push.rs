@@ -127,3 +127,206 @@ impl Step for GitPush {
         Ok(StepResult::succeeded(out))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use serde_json::json;
+
+    use crate::testing::Harness;
+
+    /// A bare "remote" with `develop/app/values.yaml`, `production/app/values.yaml` and a README.
+    fn remote(dir: &Path) -> String {
+        let work = dir.join("seed");
+        gantry_test::fixture_repo(
+            &work,
+            &[
+                ("README.md", "# demo\n"),
+                ("develop/app/values.yaml", "image:\n  tag: v1 # pinned\n"),
+                ("production/app/values.yaml", "image:\n  tag: v1\n"),
+            ],
+        )
+        .unwrap();
+        let bare = dir.join("remote.git");
+        gantry_test::git(
+            dir,
+            &[
+                "clone",
+                "--quiet",
+                "--bare",
+                work.to_str().unwrap(),
+                bare.to_str().unwrap(),
+            ],
+        )
+        .unwrap();
+        format!("file://{}", bare.display())
+    }
+
+    fn remote_log(url: &str, reference: &str) -> String {
+        let path = url.trim_start_matches("file://");
+        gantry_test::git(Path::new(path), &["log", "--format=%s", reference]).unwrap()
+    }
+
+    fn remote_file(url: &str, reference: &str, file: &str) -> String {
+        let path = url.trim_start_matches("file://");
+        gantry_test::git(Path::new(path), &["show", &format!("{reference}:{file}")]).unwrap()
+    }
+
+    #[test]
+    fn clone_update_commit_push_touches_only_what_the_steps_need() {
+        let temp = tempfile::tempdir().unwrap();
+        let url = remote(temp.path());
+        let harness = Harness::new();
+        let cloned = harness
+            .run(
+                "git-clone",
+                json!({"repoURL": url, "checkout": [{"branch": "main", "path": "./repo"}]}),
+            )
+            .unwrap();
+        assert_eq!(
+            cloned.output["commits"]["./repo"].as_str().unwrap().len(),
+            40
+        );
+        assert!(harness.dir().join("repo/README.md").exists());
+        assert!(
+            !harness.dir().join("repo/develop").exists(),
+            "lazy checkout starts with top-level files"
+        );
+        harness
+            .run("yaml-update", json!({"path": "repo/develop/app/values.yaml", "updates": [{"key": "image.tag", "value": "v2"}]}))
+            .unwrap();
+        assert!(
+            !harness.dir().join("repo/production").exists(),
+            "untouched folders stay out"
+        );
+        let committed = harness
+            .run(
+                "git-commit",
+                json!({"path": "./repo", "message": "promote v2"}),
+            )
+            .unwrap();
+        let again = harness
+            .run(
+                "git-commit",
+                json!({"path": "./repo", "message": "nothing"}),
+            )
+            .unwrap();
+        assert_eq!(
+            committed.output["commit"], again.output["commit"],
+            "no changes, no commit"
+        );
+        let pushed = harness.run("git-push", json!({"path": "./repo"})).unwrap();
+        assert_eq!(pushed.output["branch"], json!("main"));
+        assert_eq!(pushed.output["commit"], committed.output["commit"]);
+        assert_eq!(remote_log(&url, "main"), "promote v2\nInitial files");
+        assert_eq!(
+            remote_file(&url, "main", "develop/app/values.yaml"),
+            "image:\n  tag: v2 # pinned"
+        );
+        assert_eq!(
+            remote_file(&url, "main", "production/app/values.yaml"),
+            "image:\n  tag: v1"
+        );
+    }
+
+    #[test]
+    fn generated_branches_tags_and_clear() {
+        let temp = tempfile::tempdir().unwrap();
+        let url = remote(temp.path());
+        let harness = Harness::new();
+        harness
+            .run("git-clone", json!({"repoURL": url, "checkout": [{"branch": "main", "path": "out"}], "author": {"name": "Robot", "email": "robot@example.invalid"}}))
+            .unwrap();
+        harness.run("git-clear", json!({"path": "out"})).unwrap();
+        assert!(!harness.dir().join("out/README.md").exists());
+        harness
+            .run(
+                "file-write",
+                json!({"path": "out/rendered.yaml", "contents": "kind: List\n"}),
+            )
+            .unwrap();
+        harness
+            .run("git-commit", json!({"path": "out", "message": "render"}))
+            .unwrap();
+        harness
+            .run(
+                "git-tag",
+                json!({"path": "out", "tag": "v1.0.0", "message": "release"}),
+            )
+            .unwrap();
+        let pushed = harness
+            .run(
+                "git-push",
+                json!({"path": "out", "generateTargetBranch": true}),
+            )
+            .unwrap();
+        let branch = "kargo/promotion/dev.01abc.1234567";
+        assert_eq!(pushed.output["branch"], json!(branch));
+        assert_eq!(remote_log(&url, branch), "render\nInitial files");
+        assert_eq!(remote_file(&url, branch, "rendered.yaml"), "kind: List");
+        let path = url.trim_start_matches("file://");
+        let author = gantry_test::git(
+            Path::new(path),
+            &["log", "-1", "--format=%an <%ae>", branch],
+        )
+        .unwrap();
+        assert_eq!(author, "Robot <robot@example.invalid>");
+        let files =
+            gantry_test::git(Path::new(path), &["ls-tree", "-r", "--name-only", branch]).unwrap();
+        assert_eq!(files, "rendered.yaml", "git-clear removed every other file");
+        harness
+            .run("git-push", json!({"path": "out", "tag": "v1.0.0"}))
+            .unwrap();
+        assert_eq!(remote_log(&url, "v1.0.0"), "render\nInitial files");
+        assert_eq!(remote_log(&url, "main"), "Initial files", "main untouched");
+    }
+
+    #[test]
+    fn a_dry_run_reports_the_diff_and_pushes_nothing() {
+        let temp = tempfile::tempdir().unwrap();
+        let url = remote(temp.path());
+        let harness = Harness::with(gantry_core::credentials::CredentialStore::default(), true);
+        harness
+            .run(
+                "git-clone",
+                json!({"repoURL": url, "checkout": [{"branch": "main", "path": "repo"}]}),
+            )
+            .unwrap();
+        harness
+            .run("yaml-update", json!({"path": "repo/develop/app/values.yaml", "updates": [{"key": "image.tag", "value": "v3"}]}))
+            .unwrap();
+        harness
+            .run("git-commit", json!({"path": "repo", "message": "v3"}))
+            .unwrap();
+        let result = harness.run("git-push", json!({"path": "repo"})).unwrap();
+        let diff = result.output["diff"].as_str().unwrap();
+        assert!(
+            diff.contains("-  tag: v1 # pinned\n+  tag: v3 # pinned"),
+            "{diff}"
+        );
+        assert_eq!(remote_log(&url, "main"), "Initial files");
+    }
+
+    #[test]
+    fn pushing_a_checkout_of_a_missing_branch_fails_clearly() {
+        let temp = tempfile::tempdir().unwrap();
+        let url = remote(temp.path());
+        let harness = Harness::new();
+        let error = harness
+            .run(
+                "git-clone",
+                json!({"repoURL": url, "checkout": [{"branch": "nope", "path": "repo"}]}),
+            )
+            .unwrap_err();
+        assert!(error.message.contains("nope"), "{}", error.message);
+        assert!(
+            !harness.dir().join("repo").exists(),
+            "nothing half-made is left"
+        );
+        harness
+            .run("git-clone", json!({"repoURL": url, "checkout": [{"branch": "fresh", "create": true, "path": "repo"}]}))
+            .unwrap();
+        assert_eq!(remote_log(&url, "fresh"), "Initial commit");
+    }
+}

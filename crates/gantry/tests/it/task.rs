@@ -282,3 +282,78 @@ fn wrong_credentials_fail_clearly_without_printing_the_token() {
     assert!(!err.contains(PASSWORD), "{err}");
     assert!(err.to_lowercase().contains("credentials"), "{err}");
 }
+
+fn step_run(dir: &Path, kind: &str, config: &str) -> Output {
+    let config_path = dir.join("config.yaml");
+    std::fs::write(&config_path, config).unwrap();
+    let work = dir.join("work");
+    Command::new(env!("CARGO_BIN_EXE_gantry"))
+        .args(["step", "run", kind, "--dir"])
+        .arg(&work)
+        .arg("--config")
+        .arg(&config_path)
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn step_run_prints_the_output_and_fails_on_bad_config() {
+    let temp = tempfile::tempdir().unwrap();
+    let work = temp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::write(work.join("values.yaml"), "image:\n  tag: v1 # pinned\n").unwrap();
+    let output = step_run(
+        temp.path(),
+        "yaml-update",
+        "path: values.yaml\nupdates:\n- key: image.tag\n  value: v2\n",
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let printed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        printed,
+        serde_json::json!({"commitMessage": "Updated values.yaml\n\n- image.tag: v2"})
+    );
+    assert_eq!(
+        std::fs::read_to_string(work.join("values.yaml")).unwrap(),
+        "image:\n  tag: v2 # pinned\n"
+    );
+
+    let output = step_run(
+        temp.path(),
+        "yaml-update",
+        "path: values.yaml\nupdates:\n- key: 1\n",
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(
+        err.contains("config.updates[0].value: required property is missing"),
+        "{err}"
+    );
+    assert!(
+        err.contains("config.updates[0].key: expected string, found"),
+        "{err}"
+    );
+
+    let output = step_run(temp.path(), "yaml-updte", "path: x\n");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("did you mean \"yaml-update\""),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = step_run(
+        temp.path(),
+        "file-write",
+        "path: ../escape.txt\ncontents: x\n",
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("leaves the work dir"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!temp.path().join("escape.txt").exists());
+}
