@@ -5,7 +5,6 @@
 //! with `--promotion <name>` resumes where it stopped (finished steps are not run again). The
 //! work dir `<data-dir>/work/<name>` is removed when the promotion ends.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -436,13 +435,7 @@ fn execute(
     let mut status = std::mem::take(&mut saved.status);
     let started = Instant::now();
     let mut step_started = Instant::now();
-    let kinds: BTreeMap<String, String> = saved
-        .steps
-        .iter()
-        .map(|s| (s.alias.clone(), s.uses.clone()))
-        .collect();
-    let mut persist_error = None;
-    let outcome = loop {
+    loop {
         let mut observer = |event: &Event<'_>, status: &PromotionStatus| -> Result<(), String> {
             let snapshot = Saved {
                 context: saved.context.clone(),
@@ -491,7 +484,7 @@ fn execute(
             Ok(())
         };
         match orchestrator.run(&mut status, &mut observer) {
-            Ok(Next::Done) => break Ok(()),
+            Ok(Next::Done) => break,
             Ok(Next::RetryAfter(wait)) => {
                 writeln!(
                     err,
@@ -501,16 +494,10 @@ fn execute(
                 std::thread::sleep(wait);
             }
             Err(error) => {
-                persist_error = Some(error.to_string());
-                break Err(());
+                bail!("{error}; the promotion can be resumed with --promotion {name}");
             }
         }
-    };
-    let _ = kinds;
-    if let Some(error) = persist_error {
-        bail!("{error}; the promotion can be resumed with --promotion {name}");
     }
-    let _ = outcome;
     if status.phase.is_terminal()
         && let Err(error) = registry.services().cleanup()
     {
