@@ -256,8 +256,14 @@ enum Frame {
         entries: Vec<Entry>,
         key: Option<(String, Span, bool)>,
         merges: Vec<Node>,
+        /// Key → entry index, built once a mapping is large enough for linear duplicate
+        /// checks to matter (values files with thousands of keys).
+        index: Option<HashMap<String, usize>>,
     },
 }
+
+/// Mappings with more entries than this get a key index for duplicate detection.
+const INDEX_AT: usize = 32;
 
 struct Builder<'a> {
     offsets: &'a Offsets,
@@ -299,6 +305,7 @@ impl Builder<'_> {
                 entries,
                 key,
                 merges,
+                index,
                 ..
             }) => match key.take() {
                 None => {
@@ -316,7 +323,20 @@ impl Builder<'_> {
                     Ok(())
                 }
                 Some((text, key_span, false)) => {
-                    if let Some(first) = entries.iter().find(|entry| entry.key == text) {
+                    if index.is_none() && entries.len() >= INDEX_AT {
+                        *index = Some(
+                            entries
+                                .iter()
+                                .enumerate()
+                                .map(|(i, entry)| (entry.key.clone(), i))
+                                .collect(),
+                        );
+                    }
+                    let existing = match index {
+                        Some(index) => index.get(&text).map(|i| &entries[*i]),
+                        None => entries.iter().find(|entry| entry.key == text),
+                    };
+                    if let Some(first) = existing {
                         let line_hint = first.key_span.start;
                         return Err(YamlError {
                             message: format!(
@@ -324,6 +344,9 @@ impl Builder<'_> {
                             ),
                             span: key_span,
                         });
+                    }
+                    if let Some(index) = index {
+                        index.insert(text.clone(), entries.len());
                     }
                     entries.push(Entry {
                         key: text,
@@ -492,6 +515,7 @@ fn handle(
                 entries: Vec::new(),
                 key: None,
                 merges: Vec::new(),
+                index: None,
             });
         }
         Event::SequenceEnd => {
@@ -518,6 +542,7 @@ fn handle(
                 entries,
                 key,
                 merges,
+                ..
             }) = builder.stack.pop()
             else {
                 return Err(Builder::fail("unbalanced end of mapping", here));
@@ -770,6 +795,18 @@ mod tests {
             serde_json::json!({"y": 3, "x": 1}),
             "explicit keys win over merged ones"
         );
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_in_large_mappings_too() {
+        let mut text: String = (0..100).map(|i| format!("k{i}: {i}\n")).collect();
+        text.push_str("k7: again\n");
+        let (_, error) = parse_stream(&text);
+        let error = error.expect("duplicate key");
+        assert!(error.message.contains("duplicate key `k7`"), "{}", error.message);
+        let (documents, error) = parse_stream(&text[..text.len() - 10]);
+        assert!(error.is_none());
+        assert_eq!(documents[0].root.as_map().map(<[Entry]>::len), Some(100));
     }
 
     #[test]
