@@ -799,7 +799,11 @@ mod tests {
 
     #[test]
     fn duplicate_keys_are_found_in_large_mappings_too() {
-        let mut text: String = (0..100).map(|i| format!("k{i}: {i}\n")).collect();
+        let mut text = (0..100).fold(String::new(), |mut text, i| {
+            use std::fmt::Write as _;
+            let _ = writeln!(text, "k{i}: {i}");
+            text
+        });
         text.push_str("k7: again\n");
         let (_, error) = parse_stream(&text);
         let error = error.expect("duplicate key");
