@@ -807,7 +807,11 @@ mod tests {
         text.push_str("k7: again\n");
         let (_, error) = parse_stream(&text);
         let error = error.expect("duplicate key");
-        assert!(error.message.contains("duplicate key `k7`"), "{}", error.message);
+        assert!(
+            error.message.contains("duplicate key `k7`"),
+            "{}",
+            error.message
+        );
         let (documents, error) = parse_stream(&text[..text.len() - 10]);
         assert!(error.is_none());
         assert_eq!(documents[0].root.as_map().map(<[Entry]>::len), Some(100));
