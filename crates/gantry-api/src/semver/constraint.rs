@@ -204,6 +204,8 @@ struct VersionText<'a> {
 struct Scanner<'a> {
     text: &'a str,
     position: usize,
+    /// Where the comparison being read starts.
+    term_start: usize,
 }
 
 impl<'a> Scanner<'a> {
@@ -309,9 +311,17 @@ impl<'a> Scanner<'a> {
         })
     }
 
+    /// An error showing the text from the current position, or from the start of the current
+    /// comparison when nothing is left.
     fn invalid(&self, reason: &'static str) -> ConstraintError {
+        let rest = self.text[self.position..].trim();
+        let part = if rest.is_empty() {
+            self.text[self.term_start.min(self.text.len())..].trim()
+        } else {
+            rest
+        };
         ConstraintError::Invalid {
-            part: self.text[self.position..].trim().to_owned(),
+            part: part.to_owned(),
             reason,
         }
     }
@@ -329,13 +339,18 @@ impl<'a> Scanner<'a> {
 }
 
 fn parse_alternative(text: &str, number: usize) -> Result<Alternative, ConstraintError> {
-    let mut scanner = Scanner { text, position: 0 };
+    let mut scanner = Scanner {
+        text,
+        position: 0,
+        term_start: 0,
+    };
     scanner.skip_space();
     if scanner.at_end() {
         return Err(ConstraintError::EmptyAlternative { number });
     }
     let mut comparisons = Vec::new();
     loop {
+        scanner.term_start = scanner.position;
         let operator = scanner.operator();
         scanner.skip_space();
         let Some(version) = scanner.version() else {
@@ -927,6 +942,10 @@ mod tests {
         assert_eq!(
             Constraint::parse("").unwrap_err().to_string(),
             "the constraint is empty"
+        );
+        assert_eq!(
+            Constraint::parse("^1, >=").unwrap_err().to_string(),
+            "invalid constraint `>=`: expected a version after the operator"
         );
     }
 
