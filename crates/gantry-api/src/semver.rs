@@ -1,8 +1,21 @@
-//! Semantic versions the way Kargo reads them (Masterminds semver v3 `NewVersion`): a leading
-//! `v` is allowed, minor and patch may be left out (`1.2` is `1.2.0`), the original text is kept.
+//! Semantic versions the way Kargo reads them (Masterminds semver v3): [`Version::parse`] is the
+//! lenient `NewVersion` (a leading `v` is allowed, minor and patch may be left out: `1.2` is
+//! `1.2.0`), [`Version::parse_strict`] is `StrictNewVersion` (exactly `X.Y.Z`, no leading zeros)
+//! and [`Version::parse_tag`] is Kargo's `strictSemvers` rule combining the two. The original text
+//! is kept, so that sorting and output can use it.
+//!
+//! [`Constraint`] (in [`constraint`]) checks versions against Masterminds range syntax
+//! (`^1.2`, `~1.2.3`, `>= 1.0, < 2.0 || 3.x`, `1.2 - 1.4.5`).
+
+pub mod constraint;
 
 use std::cmp::Ordering;
 use std::fmt;
+
+pub use constraint::{Constraint, ConstraintError};
+
+/// Longest version text accepted (Masterminds' `MaxVersionLen`).
+pub const MAX_VERSION_LEN: usize = 256;
 
 /// A parsed version.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,18 +46,40 @@ pub enum SemverError {
     /// A part that does not fit 64 bits.
     #[error("version segment is too large")]
     TooLarge,
+    /// Longer than [`MAX_VERSION_LEN`] bytes.
+    #[error("version is longer than {MAX_VERSION_LEN} bytes")]
+    TooLong,
 }
 
-fn identifiers_ok(text: &str) -> bool {
+/// Dot-separated, non-empty identifiers of `[0-9A-Za-z-]` (prerelease and metadata syntax).
+pub(crate) fn identifiers_ok(text: &str) -> bool {
     !text.is_empty()
         && text
             .split('.')
             .all(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
 }
 
+/// Checks a prerelease: valid identifiers, numeric ones without a leading zero.
+pub(crate) fn check_prerelease(text: &str) -> Result<(), SemverError> {
+    if !identifiers_ok(text) {
+        return Err(SemverError::Invalid);
+    }
+    if text
+        .split('.')
+        .any(|id| id.len() > 1 && id.starts_with('0') && id.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(SemverError::LeadingZero);
+    }
+    Ok(())
+}
+
 impl Version {
-    /// Parses leniently, as Masterminds' `NewVersion` does.
+    /// Parses leniently, as Masterminds' `NewVersion` does: one optional leading `v`, one to three
+    /// numeric parts (leading zeros allowed), then `-PRERELEASE` and `+METADATA`.
     pub fn parse(text: &str) -> Result<Self, SemverError> {
+        if text.len() > MAX_VERSION_LEN {
+            return Err(SemverError::TooLong);
+        }
         let body = text.strip_prefix('v').unwrap_or(text);
         let (body, metadata) = match body.split_once('+') {
             Some((b, m)) => {
@@ -57,14 +92,7 @@ impl Version {
         };
         let (core, prerelease) = match body.split_once('-') {
             Some((c, p)) => {
-                if !identifiers_ok(p) {
-                    return Err(SemverError::Invalid);
-                }
-                if p.split('.').any(|id| {
-                    id.len() > 1 && id.starts_with('0') && id.bytes().all(|b| b.is_ascii_digit())
-                }) {
-                    return Err(SemverError::LeadingZero);
-                }
+                check_prerelease(p)?;
                 (c, p)
             }
             None => (body, ""),
@@ -88,6 +116,65 @@ impl Version {
             metadata: metadata.to_owned(),
             original: text.to_owned(),
         })
+    }
+
+    /// Parses strictly, as Masterminds' `StrictNewVersion` does: exactly `MAJOR.MINOR.PATCH`
+    /// without a `v` and without leading zeros, then `-PRERELEASE` and `+METADATA`.
+    pub fn parse_strict(text: &str) -> Result<Self, SemverError> {
+        if text.len() > MAX_VERSION_LEN {
+            return Err(SemverError::TooLong);
+        }
+        let mut parts = text.splitn(3, '.');
+        let (Some(major), Some(minor), Some(rest)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(SemverError::Invalid);
+        };
+        let (rest, metadata) = match rest.split_once('+') {
+            Some((r, m)) => {
+                if !identifiers_ok(m) {
+                    return Err(SemverError::Invalid);
+                }
+                (r, m)
+            }
+            None => (rest, ""),
+        };
+        let (patch, prerelease) = match rest.split_once('-') {
+            Some((p, pre)) => {
+                check_prerelease(pre)?;
+                (p, pre)
+            }
+            None => (rest, ""),
+        };
+        let mut numbers = [0_u64; 3];
+        for (i, part) in [major, minor, patch].into_iter().enumerate() {
+            if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(SemverError::Invalid);
+            }
+            if part.len() > 1 && part.starts_with('0') {
+                return Err(SemverError::LeadingZero);
+            }
+            numbers[i] = part.parse().map_err(|_| SemverError::TooLarge)?;
+        }
+        Ok(Self {
+            major: numbers[0],
+            minor: numbers[1],
+            patch: numbers[2],
+            prerelease: prerelease.to_owned(),
+            metadata: metadata.to_owned(),
+            original: text.to_owned(),
+        })
+    }
+
+    /// Parses an image or git tag the way Kargo's `strictSemvers` setting reads it: leniently
+    /// ([`Version::parse`]); with `strict`, the tag must also be a strict version once one leading
+    /// `v` is removed (`v1.2.3` passes, `1.2`, `01.2.3` and `vv1.2.3` do not). The result keeps
+    /// the tag as its `original`.
+    pub fn parse_tag(tag: &str, strict: bool) -> Result<Self, SemverError> {
+        let version = Self::parse(tag)?;
+        if strict {
+            Self::parse_strict(tag.strip_prefix('v').unwrap_or(tag))?;
+        }
+        Ok(version)
     }
 
     /// The next major version (prerelease and metadata cleared).
@@ -136,7 +223,7 @@ impl Version {
     }
 }
 
-fn compare_prerelease(a: &str, b: &str) -> Ordering {
+pub(crate) fn compare_prerelease(a: &str, b: &str) -> Ordering {
     match (a.is_empty(), b.is_empty()) {
         (true, true) => return Ordering::Equal,
         (true, false) => return Ordering::Greater,
@@ -230,5 +317,61 @@ mod tests {
             Version::parse("1.2.3").unwrap().inc_patch().to_string(),
             "1.2.4"
         );
+    }
+
+    #[test]
+    fn strict_parsing_wants_exactly_three_parts_without_prefix_or_leading_zeros() {
+        for ok in [
+            "1.2.3",
+            "0.0.0",
+            "10.20.30",
+            "1.2.3-rc.1",
+            "1.2.3-rc-1+build.5",
+            "1.2.3+meta",
+        ] {
+            assert!(Version::parse_strict(ok).is_ok(), "{ok}");
+        }
+        for (bad, why) in [
+            ("v1.2.3", SemverError::Invalid),
+            ("1.2", SemverError::Invalid),
+            ("1", SemverError::Invalid),
+            ("1.2.3.4", SemverError::Invalid),
+            ("01.2.3", SemverError::LeadingZero),
+            ("1.02.3", SemverError::LeadingZero),
+            ("1.2.03", SemverError::LeadingZero),
+            ("1.2.3-01", SemverError::LeadingZero),
+            ("1..3", SemverError::Invalid),
+            ("", SemverError::Invalid),
+            ("1.2.3-", SemverError::Invalid),
+            ("1.2.3+", SemverError::Invalid),
+            ("1.2.x", SemverError::Invalid),
+            ("1.2.99999999999999999999", SemverError::TooLarge),
+        ] {
+            assert_eq!(Version::parse_strict(bad), Err(why), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tags_follow_kargos_strict_semvers_rule() {
+        let strict = |tag: &str| Version::parse_tag(tag, true).is_ok();
+        let lenient = |tag: &str| Version::parse_tag(tag, false).is_ok();
+        assert!(strict("1.2.3") && strict("v1.2.3") && strict("v1.2.3-rc.1+b"));
+        assert!(!strict("1.2") && !strict("v1") && !strict("01.2.3") && !strict("vv1.2.3"));
+        assert!(lenient("1.2") && lenient("v1") && lenient("01.2.3"));
+        assert!(!lenient("vv1.2.3") && !lenient("latest") && !lenient("1.2.3.4"));
+        let v = Version::parse_tag("v1.2.3", true).unwrap();
+        assert_eq!(
+            (v.original.as_str(), v.to_string()),
+            ("v1.2.3", "1.2.3".to_owned())
+        );
+    }
+
+    #[test]
+    fn versions_longer_than_the_limit_are_refused() {
+        let long = format!("1.2.3-{}", "a".repeat(MAX_VERSION_LEN));
+        assert_eq!(Version::parse(&long), Err(SemverError::TooLong));
+        assert_eq!(Version::parse_strict(&long), Err(SemverError::TooLong));
+        let fits = format!("1.2.3-{}", "a".repeat(MAX_VERSION_LEN - 6));
+        assert!(Version::parse(&fits).is_ok());
     }
 }

@@ -633,6 +633,9 @@ impl Checker<'_> {
             )
             .set_help("add `constraint: latest` (or whichever tag moves)");
         }
+        if image.image_selection_strategy == ImageSelectionStrategy::SemVer {
+            self.semver_constraint(&path.key("constraint"), image.constraint.as_deref());
+        }
         self.regexes(&path.key("allowTagsRegexes"), &image.allow_tags_regexes);
         self.regexes(&path.key("ignoreTagsRegexes"), &image.ignore_tags_regexes);
         self.discovery_limit(&path.key("discoveryLimit"), image.discovery_limit);
@@ -695,6 +698,12 @@ impl Checker<'_> {
                 "`ignoreTags` is deprecated",
             )
             .set_help("use `ignoreTagsRegexes: [\"^<tag>$\"]`");
+        }
+        if git.commit_selection_strategy == CommitSelectionStrategy::SemVer {
+            self.semver_constraint(
+                &path.key("semverConstraint"),
+                git.semver_constraint.as_deref(),
+            );
         }
         self.regexes(&path.key("allowTagsRegexes"), &git.allow_tags_regexes);
         self.regexes(&path.key("ignoreTagsRegexes"), &git.ignore_tags_regexes);
@@ -761,7 +770,27 @@ impl Checker<'_> {
                 "an HTTP chart repository needs the chart `name`",
             );
         }
+        self.semver_constraint(
+            &path.key("semverConstraint"),
+            chart.semver_constraint.as_deref(),
+        );
         self.discovery_limit(&path.key("discoveryLimit"), chart.discovery_limit);
+    }
+
+    /// A non-empty constraint must parse as Masterminds semver (Kargo checks it at discovery).
+    fn semver_constraint(&mut self, path: &FieldPath, constraint: Option<&str>) {
+        let Some(text) = constraint.filter(|c| !c.is_empty()) else {
+            return;
+        };
+        let Err(error) = crate::semver::Constraint::parse(text) else {
+            return;
+        };
+        self.report(
+            &diagnostic::INVALID_PATTERN,
+            path,
+            format!("`{text}` is not a semver constraint: {error}"),
+        )
+        .set_help("use Masterminds syntax such as `^1.2`, `~1.2.3`, `>=1.0.0, <2.0.0` or `1.x`");
     }
 
     fn stage(&mut self, stage: &kargo::Stage) {
@@ -916,6 +945,21 @@ mod tests {
                 ("G0110".to_owned(), 12),
                 ("G0104".to_owned(), 11),
                 ("G0106".to_owned(), 13),
+            ]
+        );
+    }
+
+    #[test]
+    fn invalid_semver_constraints_are_reported_where_kargo_reads_them() {
+        let found = codes(
+            "apiVersion: kargo.akuity.io/v1alpha1\nkind: Warehouse\nmetadata: {name: w, namespace: p}\nspec:\n  subscriptions:\n  - image: {repoURL: ghcr.io/a/b, constraint: '>= 1.x.y'}\n  - image: {repoURL: ghcr.io/a/c, constraint: '^1.2 || ~2'}\n  - image: {repoURL: ghcr.io/a/d, imageSelectionStrategy: Lexical, constraint: 'anything'}\n  - git: {repoURL: 'https://example.com/r.git', commitSelectionStrategy: SemVer, semverConstraint: 'v1 -'}\n  - chart: {repoURL: 'oci://ghcr.io/a/chart', semverConstraint: '1.0 ||'}\n",
+        );
+        assert_eq!(
+            found,
+            vec![
+                ("G0111".to_owned(), 6),
+                ("G0111".to_owned(), 9),
+                ("G0111".to_owned(), 10),
             ]
         );
     }

@@ -3,7 +3,8 @@
 //! Where to start: [`lint::validate`] runs every pipeline check over a loaded
 //! [`gantry_api::ResourceSet`]. The building blocks it uses are reusable on their own:
 //! [`template`] (static view of `${{ }}` templates), [`policy`] (promotion policy matching),
-//! [`steps`] (the step-kind catalogue), [`schema`] with [`step_schemas`] (JSON Schema validation
+//! [`steps`] (the step-kind catalogue), [`selection`] (which image
+//! or git tags a subscription picks, in which order), [`schema`] with [`step_schemas`] (JSON Schema validation
 //! of step configs), [`url`] (git URL normalisation) and [`glob`].
 //!
 //! This crate never touches the network, the file system or processes: adapters do, behind
@@ -15,6 +16,7 @@ pub mod glob;
 pub mod lint;
 pub mod policy;
 pub mod schema;
+pub mod selection;
 pub mod step_schemas;
 pub mod steps;
 pub mod template;

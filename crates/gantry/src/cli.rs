@@ -30,6 +30,94 @@ pub(crate) enum Command {
     /// Run one promotion step locally.
     #[command(subcommand)]
     Step(StepCommand),
+    /// Pick tags the way a Warehouse subscription does: tags on stdin, the chosen ones best first
+    /// on stdout.
+    SelectTags(SelectTagsArgs),
+    /// Check and parse semantic versions the way Kargo does (Masterminds semver v3).
+    #[command(subcommand)]
+    Semver(SemverCommand),
+    /// Work with Freight documents.
+    #[command(subcommand)]
+    Freight(FreightCommand),
+}
+
+/// Tag selection strategies that need nothing but tag names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TagStrategy {
+    /// Highest semantic version first (ties: tag descending).
+    #[value(name = "SemVer")]
+    SemVer,
+    /// Greatest tag first (byte order).
+    #[value(name = "Lexical")]
+    Lexical,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct SelectTagsArgs {
+    /// The selection strategy.
+    #[arg(long, value_enum, ignore_case = true, default_value_t = TagStrategy::SemVer)]
+    pub(crate) strategy: TagStrategy,
+
+    /// Masterminds semver constraint (`^1.2`, `>=1.0, <2.0 || 3.x`); SemVer only.
+    #[arg(long, value_name = "C", allow_hyphen_values = true)]
+    pub(crate) constraint: Option<String>,
+
+    /// Only `X.Y.Z` tags (one leading `v` allowed) count as versions; SemVer only.
+    #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set, default_value_t = false)]
+    pub(crate) strict_semvers: bool,
+
+    /// Keep only tags matching one of these regexes (RE2 syntax, unanchored).
+    #[arg(long = "allow-regex", value_name = "R", allow_hyphen_values = true)]
+    pub(crate) allow_regexes: Vec<String>,
+
+    /// Drop tags matching any of these regexes (wins over --allow-regex).
+    #[arg(long = "ignore-regex", value_name = "R", allow_hyphen_values = true)]
+    pub(crate) ignore_regexes: Vec<String>,
+
+    /// Print at most N tags.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) limit: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SemverCommand {
+    /// Print `true` or `false`: whether VERSION satisfies the constraint.
+    Check(SemverCheckArgs),
+    /// Exit 0 and print the normalised version if VERSION parses, exit 1 otherwise.
+    Parse(SemverParseArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct SemverCheckArgs {
+    /// Masterminds semver constraint (`^1.2`, `~1.2.3`, `>= 1.0, < 2.0 || 3.x`, `1.2 - 1.4`).
+    #[arg(long, value_name = "C", allow_hyphen_values = true)]
+    pub(crate) constraint: String,
+
+    /// The version to check (read leniently: `v1.2` is `1.2.0`).
+    pub(crate) version: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct SemverParseArgs {
+    /// Apply Kargo's strictSemvers rule: one leading `v` allowed, then exactly MAJOR.MINOR.PATCH.
+    #[arg(long)]
+    pub(crate) strict: bool,
+
+    /// The version to parse.
+    pub(crate) version: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum FreightCommand {
+    /// Print the id Kargo gives a Freight document (40 hex digits), one line per document.
+    Id(FreightIdArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct FreightIdArgs {
+    /// A YAML or JSON file with one or more Freight documents.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub(crate) file: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

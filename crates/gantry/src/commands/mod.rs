@@ -1,13 +1,18 @@
 //! One module per command; each returns an [`ExitStatus`].
 
 mod expr;
+mod freight;
+mod select_tags;
+mod semver;
 mod step;
 mod task;
 mod validate;
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, ExprCommand, StepCommand, TaskCommand};
+use crate::cli::{
+    Cli, Command, ExprCommand, FreightCommand, SemverCommand, StepCommand, TaskCommand,
+};
 
 /// How gantry exits: user-facing failures and internal ones are told apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,5 +42,9 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Expr(ExprCommand::Eval(args)) => expr::eval::run(&args, color),
         Command::Task(TaskCommand::Run(args)) => task::run::run(&args, color),
         Command::Step(StepCommand::Run(args)) => step::run::run(&args),
+        Command::SelectTags(args) => select_tags::run(&args),
+        Command::Semver(SemverCommand::Check(args)) => semver::check::run(&args),
+        Command::Semver(SemverCommand::Parse(args)) => semver::parse::run(&args),
+        Command::Freight(FreightCommand::Id(args)) => freight::id::run(&args),
     }
 }

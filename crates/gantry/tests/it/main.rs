@@ -7,6 +7,9 @@
 )]
 
 mod expr;
+mod freight;
+mod select_tags;
+mod semver;
 mod task;
 mod validate;
 
@@ -30,6 +33,27 @@ pub(crate) fn gantry(args: &[&str]) -> Output {
         .env_remove("GANTRY_NAMESPACE")
         .output()
         .unwrap()
+}
+
+/// Runs `gantry ARGS` like [`gantry`], with `input` on standard input.
+pub(crate) fn gantry_with_stdin(args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gantry"))
+        .args(args)
+        .current_dir(repo_root())
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
 }
 
 pub(crate) fn stdout(output: &Output) -> String {

@@ -1,0 +1,3 @@
+//! `gantry freight ...`: Freight documents outside a cluster.
+
+pub(crate) mod id;
