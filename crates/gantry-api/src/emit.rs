@@ -6,6 +6,8 @@
 //! Deterministic by construction (no maps are re-sorted here; use an ordered value), so the
 //! output can be snapshot-tested. Comments, anchors and flow style are never written.
 
+use std::fmt::Write as _;
+
 use serde_json::Value;
 
 use crate::yaml::{Content, resolve_plain};
@@ -175,9 +177,9 @@ fn double_quoted(s: &str) -> String {
             c if !is_printable(c) => {
                 let code = u32::from(c);
                 if code <= 0xff {
-                    out.push_str(&format!("\\x{code:02x}"));
+                    let _ = write!(out, "\\x{code:02x}");
                 } else {
-                    out.push_str(&format!("\\u{code:04x}"));
+                    let _ = write!(out, "\\u{code:04x}");
                 }
             }
             c => out.push(c),

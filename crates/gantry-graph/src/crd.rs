@@ -45,7 +45,7 @@ pub fn generate(rgd: &ResourceGraphDefinition) -> Result<Value, Vec<Error>> {
     let graph = Graph::build(rgd);
     let spec = schema::compile(&rgd.spec.schema);
     match (graph, spec) {
-        (Ok(graph), Ok(spec)) => Ok(custom_resource_definition(rgd, &graph, spec)),
+        (Ok(graph), Ok(spec)) => Ok(custom_resource_definition(rgd, &graph, &spec)),
         (graph, spec) => {
             let mut errors: Vec<Error> = Vec::new();
             if let Err(schema_error) = spec {
@@ -63,7 +63,7 @@ pub fn generate(rgd: &ResourceGraphDefinition) -> Result<Value, Vec<Error>> {
 pub fn custom_resource_definition(
     rgd: &ResourceGraphDefinition,
     graph: &Graph,
-    spec: Value,
+    spec: &Value,
 ) -> Value {
     let schema = &rgd.spec.schema;
     let group = schema
@@ -108,7 +108,7 @@ pub fn custom_resource_definition(
             "kind": {"type": "string"},
             "metadata": {"type": "object"},
             "spec": spec,
-            "status": status_schema(graph, &spec),
+            "status": status_schema(graph, spec),
         }
     });
     json!({
@@ -252,12 +252,12 @@ fn metadata_type(path: &[&str]) -> Option<Value> {
     match path {
         [
             "name" | "namespace" | "uid" | "resourceVersion" | "generateName" | "creationTimestamp",
-        ] => Some(json!({"type": "string"})),
+        ]
+        | ["labels" | "annotations", _] => Some(json!({"type": "string"})),
         ["generation"] => Some(json!({"type": "integer"})),
         ["labels" | "annotations"] => {
             Some(json!({"type": "object", "additionalProperties": {"type": "string"}}))
         }
-        ["labels" | "annotations", _] => Some(json!({"type": "string"})),
         _ => None,
     }
 }
@@ -399,8 +399,7 @@ fn is_boolean_expression(source: &str) -> bool {
             b')' | b']' | b'}' => depth -= 1,
             _ if depth != 0 => {}
             b'?' if i == 0 || bytes[i - 1] != b'.' => return false,
-            b'=' if next == Some(b'=') => boolean = true,
-            b'!' if next == Some(b'=') => boolean = true,
+            b'=' | b'!' if next == Some(b'=') => boolean = true,
             b'<' | b'>' => boolean = true,
             b'&' if next == Some(b'&') => boolean = true,
             b'|' if next == Some(b'|') => boolean = true,

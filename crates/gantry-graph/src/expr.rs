@@ -361,16 +361,16 @@ pub fn references(source: &str) -> Vec<Reference> {
                     bound: Vec::new(),
                     message: false,
                 };
-                if *kind == b'(' && i >= 2 {
-                    if let (Some(Token::Ident(name)), Some(Token::Dot)) =
+                if *kind == b'('
+                    && i >= 2
+                    && let (Some(Token::Ident(name)), Some(Token::Dot)) =
                         (token(i - 1), token(i - 2))
-                    {
-                        frame.bound = macro_variables(
-                            name,
-                            &tokens[i + 1..],
-                            i >= 3 && token(i - 3) == Some(&Token::Ident("cel".into())),
-                        );
-                    }
+                {
+                    frame.bound = macro_variables(
+                        name,
+                        &tokens[i + 1..],
+                        i >= 3 && token(i - 3) == Some(&Token::Ident("cel".into())),
+                    );
                 }
                 if *kind == b'{'
                     && let Some(Token::Ident(name)) = i.checked_sub(1).and_then(token)

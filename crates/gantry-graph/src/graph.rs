@@ -756,9 +756,8 @@ impl Builder {
                         } else {
                             unknown.push(reference);
                         }
-                        continue;
                     }
-                    _ if root == "schema" => continue,
+                    _ if root == "schema" => {}
                     Context::Template | Context::IncludeWhen | Context::ForEach
                         if root == node.id =>
                     {
@@ -821,6 +820,10 @@ fn object_problem(object: &Value) -> Option<&'static str> {
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "fixtures are built inline with json!"
+)]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -30,6 +30,43 @@ pub(crate) enum Command {
     /// Run one promotion step locally.
     #[command(subcommand)]
     Step(StepCommand),
+    /// Work with Kro ResourceGraphDefinitions offline.
+    #[command(subcommand)]
+    Graph(GraphCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum GraphCommand {
+    /// Print the CustomResourceDefinition Kro would generate for an RGD.
+    Crd(GraphCrdArgs),
+    /// Print an RGD's resources in apply order, and the deletion layers.
+    Order(GraphOrderArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct GraphCrdArgs {
+    /// The file holding the ResourceGraphDefinition.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) rgd: PathBuf,
+
+    /// Which RGD, when the file holds several.
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct GraphOrderArgs {
+    /// The file holding the ResourceGraphDefinition.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) rgd: PathBuf,
+
+    /// Which RGD, when the file holds several.
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Human)]
+    pub(crate) output: Format,
 }
 
 #[derive(Debug, Subcommand)]

@@ -482,8 +482,7 @@ pub fn check_combinations(schema: &Map<String, Value>) -> Result<(), MarkerError
 fn first_line(text: &str) -> String {
     text.lines()
         .map(str::trim)
-        .filter(|line| !line.is_empty())
-        .last()
+        .rfind(|line| !line.is_empty())
         .unwrap_or(text)
         .to_owned()
 }

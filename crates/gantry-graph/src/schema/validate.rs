@@ -141,7 +141,7 @@ fn check_bounds(schema: &Map<String, Value>, value: &Value, path: &str, out: &mu
         }
     }
     if let Some(text) = value.as_str() {
-        let length = text.chars().count() as f64;
+        let length = f64::from(u32::try_from(text.chars().count()).unwrap_or(u32::MAX));
         if let Some(min) = limit("minLength")
             && length < min
         {
@@ -166,7 +166,7 @@ fn check_bounds(schema: &Map<String, Value>, value: &Value, path: &str, out: &mu
         }
     }
     if let Some(items) = value.as_array() {
-        let count = items.len() as f64;
+        let count = f64::from(u32::try_from(items.len()).unwrap_or(u32::MAX));
         if let Some(min) = limit("minItems")
             && count < min
         {

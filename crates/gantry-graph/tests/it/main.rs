@@ -1,5 +1,13 @@
 //! Integration tests: the fixtures under `tests/fixtures/graph/` loaded as files.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test helpers fail loudly"
+)]
+
+use std::fmt::Write as _;
+
 use std::path::PathBuf;
 
 use gantry_api::kro::ResourceGraphDefinition;
@@ -41,11 +49,11 @@ fn order(name: &str) -> String {
     let mut out = String::from("apply order:\n");
     for id in graph.topological_order() {
         let node = graph.node(&id).unwrap();
-        out.push_str(&format!("  {id} <- [{}]\n", node.dependencies.join(", ")));
+        writeln!(out, "  {id} <- [{}]", node.dependencies.join(", ")).unwrap();
     }
     out.push_str("deletion layers:\n");
     for layer in graph.deletion_layers() {
-        out.push_str(&format!("  {}\n", layer.join(", ")));
+        writeln!(out, "  {}", layer.join(", ")).unwrap();
     }
     out
 }

@@ -1,13 +1,14 @@
 //! One module per command; each returns an [`ExitStatus`].
 
 mod expr;
+mod graph;
 mod step;
 mod task;
 mod validate;
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, ExprCommand, StepCommand, TaskCommand};
+use crate::cli::{Cli, Command, ExprCommand, GraphCommand, StepCommand, TaskCommand};
 
 /// How gantry exits: user-facing failures and internal ones are told apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,5 +38,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Expr(ExprCommand::Eval(args)) => expr::eval::run(&args, color),
         Command::Task(TaskCommand::Run(args)) => task::run::run(&args, color),
         Command::Step(StepCommand::Run(args)) => step::run::run(&args),
+        Command::Graph(GraphCommand::Crd(args)) => graph::crd::run(&args, color),
+        Command::Graph(GraphCommand::Order(args)) => graph::order::run(&args, color),
     }
 }

@@ -7,6 +7,7 @@
 )]
 
 mod expr;
+mod graph;
 mod task;
 mod validate;
 
