@@ -12,7 +12,7 @@
 //! ```
 //!
 //! Where to start: [`graph::Graph::build`] for the checks and the orders, [`crd::generate`]
-//! for the CRD, [`schema::compile`] and [`schema::validate`] for SimpleSchema. Every error
+//! for the CRD, [`schema::compile`] and [`schema::validate()`] for SimpleSchema. Every error
 //! carries the [`FieldPath`] of the offending field from the RGD's root (and, for
 //! expressions, the byte range inside that string), so callers holding the YAML tree can
 //! report `file:line:col`.

@@ -193,7 +193,8 @@ pub fn parse(text: &str) -> Result<Vec<Marker>, MarkerError> {
             key,
             value: process_value(&buffer),
         }),
-        // Trailing whitespace after the last marker is fine (Kro refuses it).
+        // Trailing whitespace after the last marker is accepted (Kro's parser reports
+        // `marker key '' without a value` there).
         None if buffer.is_empty() && !markers.is_empty() => {}
         None => return Err(MarkerError::MissingValue(buffer)),
     }

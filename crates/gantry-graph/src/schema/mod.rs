@@ -8,7 +8,7 @@
 //! are inlined wherever they are used. A struct whose fields have defaults and none of which is
 //! required gets `default: {}` so the nested defaults materialise. `required` lists are sorted.
 //!
-//! Start at [`compile`]; [`validate`] checks and defaults an instance's `spec` against the
+//! Start at [`compile`]; [`validate()`] checks and defaults an instance's `spec` against the
 //! result. Errors carry the [`FieldPath`] of the offending SimpleSchema field from the RGD's
 //! root (`spec.schema.spec.values.tag`), so callers can point at the file position.
 
