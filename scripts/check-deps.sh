@@ -3,7 +3,7 @@
 # or process spawning. `cargo tree -i` prints nothing when a dependency is absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PURE=(gantry-api gantry-expr gantry-core gantry-engine)
+PURE=(gantry-api gantry-expr gantry-core gantry-engine gantry-graph)
 FORBIDDEN=(tokio reqwest hyper rusqlite axum)
 status=0
 for crate in "${PURE[@]}"; do
@@ -16,7 +16,7 @@ for crate in "${PURE[@]}"; do
   done
 done
 # ... nor spawn processes or open sockets themselves.
-if grep -rnE 'std::process|Command::new|TcpStream|UdpSocket' crates/gantry-api/src crates/gantry-expr/src crates/gantry-core/src crates/gantry-engine/src; then
+if grep -rnE 'std::process|Command::new|TcpStream|UdpSocket' crates/gantry-api/src crates/gantry-expr/src crates/gantry-core/src crates/gantry-engine/src crates/gantry-graph/src; then
   echo "error: a pure crate spawns processes or opens sockets"
   status=1
 fi

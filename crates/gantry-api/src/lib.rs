@@ -18,6 +18,7 @@
 pub mod argocd;
 pub mod core_v1;
 pub mod diagnostic;
+pub mod emit;
 pub mod kargo;
 pub mod kro;
 pub mod load;

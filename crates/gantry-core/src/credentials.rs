@@ -4,7 +4,7 @@
 //! (or, with `repoURLIsRegex: "true"`, a pattern), `username` and `password`. Lookup follows
 //! Kargo: exact matches (compared after URL normalisation) win over pattern matches; among
 //! several, the Secret whose name sorts first wins. Values stay wrapped in
-//! [`SecretValue`](gantry_api::core_v1::SecretValue) so they cannot be printed by accident.
+//! [`SecretValue`] so they cannot be printed by accident.
 
 use gantry_api::core_v1::{Secret, SecretValue};
 use gantry_api::url::normalize_git;

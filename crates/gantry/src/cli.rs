@@ -39,6 +39,9 @@ pub(crate) enum Command {
     /// Work with Freight documents.
     #[command(subcommand)]
     Freight(FreightCommand),
+    /// Work with Kro ResourceGraphDefinitions offline.
+    #[command(subcommand)]
+    Graph(GraphCommand),
 }
 
 /// Tag selection strategies that need nothing but tag names.
@@ -118,6 +121,40 @@ pub(crate) struct FreightIdArgs {
     /// A YAML or JSON file with one or more Freight documents.
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub(crate) file: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum GraphCommand {
+    /// Print the CustomResourceDefinition Kro would generate for an RGD.
+    Crd(GraphCrdArgs),
+    /// Print an RGD's resources in apply order, and the deletion layers.
+    Order(GraphOrderArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct GraphCrdArgs {
+    /// The file holding the ResourceGraphDefinition.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) rgd: PathBuf,
+
+    /// Which RGD, when the file holds several.
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct GraphOrderArgs {
+    /// The file holding the ResourceGraphDefinition.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) rgd: PathBuf,
+
+    /// Which RGD, when the file holds several.
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Human)]
+    pub(crate) output: Format,
 }
 
 #[derive(Debug, Subcommand)]

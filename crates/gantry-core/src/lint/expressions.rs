@@ -10,8 +10,8 @@ use gantry_api::yaml::{Content, Node, Span};
 use gantry_api::{Resource, ResourceSet};
 use gantry_expr::{Expression, Template};
 
-/// Where bytes `offset..offset + len` of a scalar's value are in the file: exact for plain,
-/// single-line quoted and literal block scalars, otherwise found by searching the raw text.
+/// Where bytes `offset..offset + len` of a scalar's value are in the file (see
+/// [`Resource::value_location`]).
 pub(super) fn value_location(
     resource: &Resource,
     node_span: Span,
@@ -19,64 +19,7 @@ pub(super) fn value_location(
     offset: usize,
     len: usize,
 ) -> Location {
-    let file = &resource.file;
-    let raw = file
-        .text()
-        .get(node_span.start..node_span.end)
-        .unwrap_or("");
-    let end = (offset + len).min(value.len());
-    let offset = offset.min(end);
-    let at = |shift: usize| Location {
-        file: std::sync::Arc::clone(file),
-        span: Span::new(
-            node_span.start + shift,
-            node_span.start + shift + (end - offset),
-        ),
-    };
-    if raw == value {
-        return at(offset);
-    }
-    if raw.len() >= 2
-        && (raw.starts_with('"') || raw.starts_with('\''))
-        && raw.get(1..raw.len() - 1) == Some(value)
-    {
-        return at(offset + 1);
-    }
-    if raw.starts_with('|')
-        && let Some(shift) = literal_block_offset(raw, value, offset)
-    {
-        return at(shift);
-    }
-    if let Some(shift) = value
-        .get(offset..end)
-        .filter(|needle| !needle.is_empty())
-        .and_then(|needle| raw.find(needle))
-    {
-        return at(shift);
-    }
-    Location {
-        file: std::sync::Arc::clone(file),
-        span: node_span,
-    }
-}
-
-/// Maps an offset in a literal block scalar's value to an offset in its raw text.
-fn literal_block_offset(raw: &str, value: &str, offset: usize) -> Option<usize> {
-    let line = value.get(..offset)?.matches('\n').count();
-    let column = offset - value[..offset].rfind('\n').map_or(0, |i| i + 1);
-    let body_start = raw.find('\n')? + 1;
-    let indent = raw[body_start..]
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .map(|l| l.len() - l.trim_start().len())?;
-    let mut position = body_start;
-    for (i, raw_line) in raw[body_start..].split('\n').enumerate() {
-        if i == line {
-            return Some(position + indent.min(raw_line.len()) + column);
-        }
-        position += raw_line.len() + 1;
-    }
-    None
+    resource.value_location(node_span, value, offset..offset + len)
 }
 
 fn has_delimiter(text: &str) -> bool {

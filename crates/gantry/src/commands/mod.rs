@@ -2,6 +2,7 @@
 
 mod expr;
 mod freight;
+mod graph;
 mod select_tags;
 mod semver;
 mod step;
@@ -11,7 +12,8 @@ mod validate;
 use std::process::ExitCode;
 
 use crate::cli::{
-    Cli, Command, ExprCommand, FreightCommand, SemverCommand, StepCommand, TaskCommand,
+    Cli, Command, ExprCommand, FreightCommand, GraphCommand, SemverCommand, StepCommand,
+    TaskCommand,
 };
 
 /// How gantry exits: user-facing failures and internal ones are told apart.
@@ -46,5 +48,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Semver(SemverCommand::Check(args)) => semver::check::run(&args),
         Command::Semver(SemverCommand::Parse(args)) => semver::parse::run(&args),
         Command::Freight(FreightCommand::Id(args)) => freight::id::run(&args),
+        Command::Graph(GraphCommand::Crd(args)) => graph::crd::run(&args, color),
+        Command::Graph(GraphCommand::Order(args)) => graph::order::run(&args, color),
     }
 }

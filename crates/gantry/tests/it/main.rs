@@ -8,6 +8,7 @@
 
 mod expr;
 mod freight;
+mod graph;
 mod select_tags;
 mod semver;
 mod task;

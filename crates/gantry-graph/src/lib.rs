@@ -1,0 +1,79 @@
+//! Kro-compatible resource graphs, offline.
+//!
+//! A `ResourceGraphDefinition` (RGD) describes a new kind (its `spec` written in SimpleSchema)
+//! and the resources one instance of that kind expands to, as templates with `${...}` CEL
+//! expressions. This crate does what Kro does with an RGD before it needs a cluster:
+//!
+//! ```text
+//!  RGD ──► schema::compile (SimpleSchema → OpenAPI) ──► crd::generate (the CRD)
+//!   │
+//!   └──► expr (${...} extraction, identifiers read) ──► graph::Graph::build
+//!                                                        (checks, DAG, apply/delete order)
+//! ```
+//!
+//! Where to start: [`graph::Graph::build`] for the checks and the orders, [`crd::generate`]
+//! for the CRD, [`schema::compile`] and [`schema::validate()`] for SimpleSchema. Every error
+//! carries the [`FieldPath`] of the offending field from the RGD's root (and, for
+//! expressions, the byte range inside that string), so callers holding the YAML tree can
+//! report `file:line:col`.
+//!
+//! Not here yet: evaluating CEL (and so rendering instances), type-checking expressions
+//! against resource schemas. This crate does no I/O.
+
+pub mod crd;
+pub mod dag;
+pub mod expr;
+pub mod graph;
+pub mod schema;
+
+use std::ops::Range;
+
+use gantry_api::Resource;
+use gantry_api::diagnostic::Location;
+use gantry_api::path::FieldPath;
+
+pub use graph::{Graph, GraphError, GraphErrorKind};
+pub use schema::{SchemaError, SchemaErrorKind};
+
+/// Any problem with an RGD.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The SimpleSchema does not compile.
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    /// The resources do not form a valid graph.
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+}
+
+impl Error {
+    /// The offending field, from the RGD's root.
+    pub fn path(&self) -> &FieldPath {
+        match self {
+            Error::Schema(error) => &error.path,
+            Error::Graph(error) => &error.path,
+        }
+    }
+
+    /// For expressions: the byte range inside the field's string value.
+    pub fn span(&self) -> Option<Range<usize>> {
+        match self {
+            Error::Schema(_) => None,
+            Error::Graph(error) => error.span.clone(),
+        }
+    }
+}
+
+/// Where `error` is in the file `resource` (the RGD) was loaded from: the exact bytes of an
+/// expression when the error has a span inside a string, else the offending field's value.
+pub fn locate(resource: &Resource, error: &Error) -> Location {
+    let path = error.path();
+    let node = resource.node(path);
+    match (
+        error.span(),
+        node.and_then(|node| node.as_str().map(|text| (node, text))),
+    ) {
+        (Some(range), Some((node, text))) => resource.value_location(node.span, text, range),
+        _ => resource.location(path),
+    }
+}
