@@ -517,6 +517,144 @@ pub struct ChartSubscription {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Discovery results (`Warehouse.status.discoveredArtifacts`)
+
+/// What one discovery found, per subscription, best first (element 0 is what Freight takes).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DiscoveredArtifacts {
+    /// When discovery finished (RFC 3339).
+    pub discovered_at: Option<String>,
+    /// Git subscriptions' results.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub git: Vec<GitDiscoveryResult>,
+    /// Image subscriptions' results.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<ImageDiscoveryResult>,
+    /// Chart subscriptions' results.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub charts: Vec<ChartDiscoveryResult>,
+}
+
+/// The commits one git subscription found.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct GitDiscoveryResult {
+    /// Repository URL as written in the subscription.
+    #[serde(rename = "repoURL")]
+    pub repo_url: String,
+    /// The subscription's name, if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscription_name: Option<String>,
+    /// Commits, best first.
+    pub commits: Vec<DiscoveredCommit>,
+    /// The refs seen by `git ls-remote`; equal refs next time mean nothing moved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_refs: Option<ObservedRefs>,
+}
+
+/// One discovered commit (or tag).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DiscoveredCommit {
+    /// Full commit id.
+    pub id: String,
+    /// Branch it was found on (branch strategies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// Tag it was found through (tag strategies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// Subject line, at most 80 characters (`...` when cut).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// `Name <email>` of the author.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// `Name <email>` of the committer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub committer: Option<String>,
+    /// Commit date, or the tag's date for annotated tags (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub creator_date: Option<String>,
+}
+
+/// Refs observed by `git ls-remote` during the last discovery.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ObservedRefs {
+    /// The branch head (branch strategies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branch_head: Option<String>,
+    /// Tag names and the ids they point at (tag strategies).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<ObservedTag>,
+}
+
+/// One observed tag.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ObservedTag {
+    /// Tag name.
+    pub name: String,
+    /// Object id the tag points at.
+    pub id: String,
+}
+
+/// The image references one image subscription found.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ImageDiscoveryResult {
+    /// Repository as written in the subscription.
+    #[serde(rename = "repoURL")]
+    pub repo_url: String,
+    /// The platform filter, if any (`os/arch[/variant]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// The subscription's name, if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscription_name: Option<String>,
+    /// References, best first.
+    pub references: Vec<DiscoveredImageReference>,
+}
+
+/// One discovered image.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DiscoveredImageReference {
+    /// Tag.
+    pub tag: String,
+    /// Manifest (or index) digest, `sha256:...`.
+    pub digest: String,
+    /// OCI annotations of the manifest.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    /// Build time (RFC 3339), when the image says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+}
+
+/// The versions one chart subscription found.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ChartDiscoveryResult {
+    /// Repository URL as written in the subscription.
+    #[serde(rename = "repoURL")]
+    pub repo_url: String,
+    /// Chart name (HTTP repositories only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The constraint used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub semver_constraint: Option<String>,
+    /// The subscription's name, if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscription_name: Option<String>,
+    /// Versions, best first.
+    pub versions: Vec<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
 // Freight
 
 /// Where Freight comes from.
