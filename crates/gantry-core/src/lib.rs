@@ -5,11 +5,13 @@
 //! [`template`] (static view of `${{ }}` templates), [`policy`] (promotion policy matching),
 //! [`steps`] (the step-kind catalogue), [`selection`] (which image
 //! or git tags a subscription picks, in which order), [`schema`] with [`step_schemas`] (JSON Schema validation
-//! of step configs), [`url`] (git URL normalisation) and [`glob`].
+//! of step configs), [`url`] (git URL normalisation) and [`glob`]. [`warehouse`] with [`alias`]
+//! turns discovery results into Freight.
 //!
 //! This crate never touches the network, the file system or processes: adapters do, behind
 //! traits defined here as they are needed.
 
+pub mod alias;
 pub mod credentials;
 pub mod freight;
 pub mod glob;
@@ -20,4 +22,5 @@ pub mod selection;
 pub mod step_schemas;
 pub mod steps;
 pub mod template;
+pub mod warehouse;
 pub use gantry_api::url;
