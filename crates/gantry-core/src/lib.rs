@@ -6,7 +6,8 @@
 //! [`steps`] (the step-kind catalogue), [`selection`] (which image
 //! or git tags a subscription picks, in which order), [`schema`] with [`step_schemas`] (JSON Schema validation
 //! of step configs), [`url`] (git URL normalisation) and [`glob`]. [`warehouse`] with [`alias`]
-//! turns discovery results into Freight.
+//! turns discovery results into Freight; [`stage`] decides which Freight a Stage may take and
+//! what auto-promotion does.
 //!
 //! This crate never touches the network, the file system or processes: adapters do, behind
 //! traits defined here as they are needed.
@@ -19,6 +20,7 @@ pub mod lint;
 pub mod policy;
 pub mod schema;
 pub mod selection;
+pub mod stage;
 pub mod step_schemas;
 pub mod steps;
 pub mod template;
