@@ -4,9 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages the tests need: git, and nginx-light + fcgiwrap for the smart-HTTP git server
-# of gantry-test (the registry issue adds docker-registry here).
-PACKAGES=(git nginx-light fcgiwrap)
+# System packages the tests need: git; nginx-light + fcgiwrap for the smart-HTTP git server of
+# gantry-test; docker-registry (distribution 2.8) for its OCI registry, apache2-utils for the
+# bcrypt htpasswd of basic auth (`htpasswd -B`) and openssl for the key and certificate that sign
+# and check bearer tokens.
+PACKAGES=(git nginx-light fcgiwrap docker-registry apache2-utils openssl)
 missing=()
 for package in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -36,6 +36,16 @@ pub enum FixtureError {
         /// What git printed on stderr.
         stderr: String,
     },
+    /// A helper program (openssl, htpasswd) failed.
+    #[error("{program} failed to {action}: {stderr}")]
+    Program {
+        /// The program.
+        program: String,
+        /// What it was asked to do.
+        action: String,
+        /// What it printed on stderr, or what was wrong with its output.
+        stderr: String,
+    },
     /// The server did not come up.
     #[error("the {server} did not start: {log}")]
     ServerStart {

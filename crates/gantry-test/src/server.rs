@@ -222,7 +222,7 @@ fn percent_encode(text: &str) -> String {
 
 /// Kills the process group led by `child` (it was started with `process_group(0)`), then the
 /// child itself, and reaps it.
-fn kill_group(child: &mut Child) {
+pub(crate) fn kill_group(child: &mut Child) {
     // Best effort throughout: the processes may already be gone.
     let _ = Command::new("sh")
         .arg("-c")
@@ -232,7 +232,7 @@ fn kill_group(child: &mut Child) {
     let _ = child.wait();
 }
 
-fn free_port() -> Result<u16, FixtureError> {
+pub(crate) fn free_port() -> Result<u16, FixtureError> {
     let listener = TcpListener::bind("127.0.0.1:0")
         .map_err(|source| FixtureError::io("find a free port", source))?;
     listener
@@ -257,7 +257,7 @@ fn wait_for_port(child: &mut Child, port: u16) -> bool {
 }
 
 /// Finds `program` in `PATH` or the sbin folders (not always in a non-root `PATH`).
-fn find_program(program: &str, package: &str) -> Result<PathBuf, FixtureError> {
+pub(crate) fn find_program(program: &str, package: &str) -> Result<PathBuf, FixtureError> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain(["/usr/sbin", "/sbin", "/usr/local/sbin"].map(PathBuf::from))
