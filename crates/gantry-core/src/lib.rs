@@ -5,15 +5,19 @@
 //! [`template`] (static view of `${{ }}` templates), [`policy`] (promotion policy matching),
 //! [`steps`] (the step-kind catalogue), [`selection`] (which image
 //! or git tags a subscription picks, in which order), [`schema`] with [`step_schemas`] (JSON Schema validation
-//! of step configs), [`url`] (git URL normalisation) and [`glob`].
+//! of step configs), [`url`] (git URL normalisation) and [`glob`]. Git discovery's pure parts
+//! live in [`path_filter`] (`includePaths`/`excludePaths`) and [`commit_filter`]
+//! (`expressionFilter`, recorded subjects).
 //!
 //! This crate never touches the network, the file system or processes: adapters do, behind
 //! traits defined here as they are needed.
 
+pub mod commit_filter;
 pub mod credentials;
 pub mod freight;
 pub mod glob;
 pub mod lint;
+pub mod path_filter;
 pub mod policy;
 pub mod schema;
 pub mod selection;
