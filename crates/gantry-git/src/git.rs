@@ -373,9 +373,111 @@ impl Git {
             .collect())
     }
 
+    /// The refs of the remote that match `patterns` (all refs when empty), with annotated tags
+    /// peeled and, when `HEAD` is among the patterns, the branch `HEAD` points at. One
+    /// `git ls-remote --symref` round trip; no mirror is touched.
+    ///
+    /// git matches patterns against the *end* of ref names (`refs/heads/main` also matches
+    /// `refs/heads/x/refs/heads/main`), so callers look up exact names with [`RemoteRefs::get`].
+    pub fn ls_remote_refs(
+        &self,
+        url: &str,
+        credentials: Option<&Credentials>,
+        patterns: &[&str],
+    ) -> Result<RemoteRefs> {
+        let remote = Remote::resolve(url, credentials)?;
+        if let Some(pattern) = patterns.iter().find(|pattern| pattern.starts_with('-')) {
+            return Err(GitError::InvalidRefName {
+                name: (*pattern).to_owned(),
+            });
+        }
+        let output = self
+            .runner()
+            .git(self.root(), "ls-remote")
+            .args(["ls-remote", "--quiet", "--symref"])
+            .arg(&remote.url)
+            .args(patterns)
+            .credentials(remote.credentials.as_ref())
+            .url(&remote.url)
+            .run()?;
+        Ok(RemoteRefs::parse(&output.text()))
+    }
+
     /// Re-opens a worktree made by [`Mirror::worktree`] (for example after a restart).
     pub fn open_worktree(&self, path: impl AsRef<Path>) -> Result<Worktree> {
         Worktree::open(self, path)
+    }
+}
+
+/// One ref a remote advertises.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteRef {
+    /// Full name: `HEAD`, `refs/heads/main`, `refs/tags/v1.0.0`.
+    pub name: String,
+    /// The object the ref points at; for an annotated tag, the tag object.
+    pub id: String,
+    /// For an annotated tag, the object it peels to (normally a commit).
+    pub peeled: Option<String>,
+}
+
+impl RemoteRef {
+    /// The commit (or other object) behind the ref: the peeled id for annotated tags.
+    pub fn target(&self) -> &str {
+        self.peeled.as_deref().unwrap_or(&self.id)
+    }
+}
+
+/// What `git ls-remote --symref` reported.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RemoteRefs {
+    /// The refs, in the remote's order (`HEAD` first, then by name).
+    pub refs: Vec<RemoteRef>,
+    /// The ref `HEAD` points at (`refs/heads/main`), when `HEAD` was listed and the remote says.
+    pub head: Option<String>,
+}
+
+impl RemoteRefs {
+    /// The ref with exactly this name.
+    pub fn get(&self, name: &str) -> Option<&RemoteRef> {
+        self.refs.iter().find(|reference| reference.name == name)
+    }
+
+    /// The branch `HEAD` points at (`main`), if the remote said.
+    pub fn default_branch(&self) -> Option<&str> {
+        self.head.as_deref()?.strip_prefix("refs/heads/")
+    }
+
+    /// Reads `<id>\t<name>` lines, `<id>\t<name>^{}` peel lines and `ref: <target>\tHEAD`.
+    pub(crate) fn parse(text: &str) -> Self {
+        let mut parsed = Self::default();
+        for line in text.lines() {
+            let Some((left, name)) = line.split_once('\t') else {
+                continue;
+            };
+            if let Some(target) = left.strip_prefix("ref: ") {
+                if name == "HEAD" {
+                    parsed.head = Some(target.to_owned());
+                }
+                continue;
+            }
+            if let Some(peeled_name) = name.strip_suffix("^{}") {
+                if let Some(tag) = parsed
+                    .refs
+                    .iter_mut()
+                    .rev()
+                    .find(|reference| reference.name == peeled_name)
+                {
+                    tag.peeled = Some(left.to_owned());
+                }
+                continue;
+            }
+            parsed.refs.push(RemoteRef {
+                name: name.to_owned(),
+                id: left.to_owned(),
+                peeled: None,
+            });
+        }
+        parsed
     }
 }
 
@@ -523,6 +625,23 @@ mod tests {
             Remote::resolve("--upload-pack=x", None),
             Err(GitError::InvalidUrl { .. })
         ));
+    }
+
+    #[test]
+    fn ls_remote_output_folds_peeled_tags_and_reads_the_head_symref() {
+        let text = "ref: refs/heads/main\tHEAD\n\
+                    aaa\tHEAD\n\
+                    aaa\trefs/heads/main\n\
+                    bbb\trefs/tags/v1\n\
+                    ccc\trefs/tags/v1^{}\n\
+                    ddd\trefs/tags/v2\n";
+        let refs = RemoteRefs::parse(text);
+        assert_eq!(refs.default_branch(), Some("main"));
+        assert_eq!(refs.refs.len(), 4);
+        let v1 = refs.get("refs/tags/v1").unwrap();
+        assert_eq!((v1.id.as_str(), v1.target()), ("bbb", "ccc"));
+        assert_eq!(refs.get("refs/tags/v2").unwrap().target(), "ddd");
+        assert!(refs.get("refs/tags/v1^{}").is_none());
     }
 
     #[test]

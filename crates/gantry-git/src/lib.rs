@@ -20,7 +20,8 @@
 //! Where to start: [`Git::new`] with [`GitOptions`]; [`Git::mirror`] to get an up-to-date
 //! [`Mirror`]; [`Mirror::worktree`] with a [`Checkout`]; then [`Worktree::commit`],
 //! [`Worktree::tag`] and [`Worktree::push`]. After a restart, [`Worktree::open`] picks a worktree
-//! up again.
+//! up again. Warehouse discovery of git subscriptions is [`Git::discover`], built on
+//! [`Git::ls_remote_refs`] and the history readers [`Mirror::log`], [`Mirror::tags`] and [`Mirror::changed_paths`].
 //!
 //! The API is synchronous (`std::process`), for promotion steps running on blocking threads.
 //! Every git process gets a clean environment (no system or user config, a gantry `HOME`, no
@@ -33,16 +34,20 @@
 //! steps are built on this crate by `gantry-steps`.
 
 mod command;
+mod discover;
 mod error;
 mod git;
+mod history;
 mod lock;
 mod mirror;
 mod push;
 mod secret;
 mod worktree;
 
+pub use discover::{DiscoveryError, DiscoveryStats, GitDiscovery, MAX_OBSERVED_TAGS};
 pub use error::{GitError, Result};
-pub use git::{Author, Git, GitOptions, MirrorOptions};
+pub use git::{Author, Git, GitOptions, MirrorOptions, RemoteRef, RemoteRefs};
+pub use history::{CommitInfo, LogOptions, TagInfo};
 pub use mirror::{Checkout, Mirror, Sparse, Target};
 pub use push::{Backoff, PushOptions, PushOutcome};
 pub use secret::{Credentials, Redactor, Secret, split_credentials};

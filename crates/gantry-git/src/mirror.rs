@@ -8,6 +8,7 @@
 //! reads it back (also after a restart).
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use crate::error::{GitError, Result};
 use crate::git::{Git, Remote};
@@ -108,16 +109,43 @@ pub struct Mirror {
     git: Git,
     path: PathBuf,
     remote: Remote,
+    /// Whether the mirror is a partial clone, once asked (see [`Mirror::is_partial`]).
+    partial: OnceLock<bool>,
 }
 
 impl Mirror {
     pub(crate) fn new(git: Git, path: PathBuf, remote: Remote) -> Self {
-        Self { git, path, remote }
+        Self {
+            git,
+            path,
+            remote,
+            partial: OnceLock::new(),
+        }
     }
 
     /// The bare repository's directory.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The adapter the mirror belongs to.
+    pub(crate) fn git(&self) -> &Git {
+        &self.git
+    }
+
+    /// Whether the mirror is a partial (blobless) clone; asked once per `Mirror`.
+    pub fn is_partial(&self) -> Result<bool> {
+        if let Some(partial) = self.partial.get() {
+            return Ok(*partial);
+        }
+        let output = self
+            .git
+            .runner()
+            .git(&self.path, "config")
+            .args(["config", "--get", "remote.origin.promisor"])
+            .output()?;
+        let partial = output.status.success() && output.text() == "true";
+        Ok(*self.partial.get_or_init(|| partial))
     }
 
     /// The remote's URL (or absolute path), without userinfo.

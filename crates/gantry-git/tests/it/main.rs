@@ -7,6 +7,8 @@
     reason = "test helpers fail loudly; std::fs is fine for fixtures"
 )]
 
+mod discover;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Barrier};
 use std::thread;
