@@ -235,9 +235,10 @@ impl TagSelector {
     }
 }
 
-/// Sorts newest first by the time `key` gives (build time for `NewestBuild`, tag creation time
-/// for `NewestTag`), equal times by tag descending. Items without a time go last (Kargo assumes
-/// every image has one).
+/// Sorts newest first by the time `key` gives (image build time for `NewestBuild`), equal times
+/// by tag descending. Items without a time go last (Kargo assumes every image has one). Git's
+/// `NewestTag` does not use this: it keeps git's own `--sort=-creatordate` order, where equal
+/// dates fall back to tag names ascending, as in Kargo.
 pub fn newest_first<T, F>(items: &mut [T], key: F)
 where
     F: Fn(&T) -> (&str, Option<SystemTime>),
