@@ -1009,3 +1009,381 @@ pub struct PromotionTaskSpec {
     /// Steps (each must use `uses`).
     pub steps: Vec<PromotionStep>,
 }
+
+// ---------------------------------------------------------------------------------------------
+// Status types (what `gantry serve` records at runtime, shaped like Kargo's `status` blocks)
+
+/// A Kubernetes-style condition (`Ready`, `Healthy`, `Reconciling`...).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Condition {
+    /// The condition type (`Ready`).
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// `True`, `False` or `Unknown`.
+    pub status: String,
+    /// A CamelCase reason (`DiscoveryFailed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// A human-readable message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// When `status` last changed (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_transition_time: Option<String>,
+    /// The generation the condition was computed for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+}
+
+/// `Warehouse.status`: the last discovery and the Freight it led to.
+///
+/// The last successful discovery time is `discoveredArtifacts.discoveredAt`; a failed discovery
+/// keeps the previous artifacts and reports its reason and message in a condition.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct WarehouseStatus {
+    /// `Ready`, `Healthy`, `Reconciling`, `FreightCreated`...
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// The last `kargo.akuity.io/refresh` token handled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_handled_refresh: Option<String>,
+    /// The generation of the spec last reconciled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// The id of the newest Freight created from this Warehouse.
+    #[serde(rename = "lastFreightID", skip_serializing_if = "Option::is_none")]
+    pub last_freight_id: Option<String>,
+    /// What the last successful discovery found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discovered_artifacts: Option<DiscoveredArtifacts>,
+}
+
+/// `Freight.status`: where the Freight is, where it was verified, where it may go.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct FreightStatus {
+    /// Stages the Freight is currently in, by Stage name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub currently_in: BTreeMap<String, CurrentStage>,
+    /// Stages the Freight was verified in, by Stage name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub verified_in: BTreeMap<String, VerifiedStage>,
+    /// Stages the Freight was manually approved for, by Stage name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub approved_for: BTreeMap<String, ApprovedStage>,
+    /// Data set by the `set-metadata` step, by key.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, serde_json::Value>,
+}
+
+/// An entry of `Freight.status.currentlyIn`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CurrentStage {
+    /// Since when the Freight has been in the Stage (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+}
+
+/// An entry of `Freight.status.verifiedIn`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct VerifiedStage {
+    /// When the Freight was verified in the Stage (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified_at: Option<String>,
+    /// The longest completed stay in the Stage, as a Go duration (`1h0m0s`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub longest_soak: Option<String>,
+}
+
+/// An entry of `Freight.status.approvedFor`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ApprovedStage {
+    /// When the Freight was approved for the Stage (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approved_at: Option<String>,
+}
+
+/// A Freight and its artifacts, as Stages and Promotions refer to it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct FreightReference {
+    /// The Freight's name (its id).
+    pub name: String,
+    /// Where it came from.
+    pub origin: FreightOrigin,
+    /// Git commits.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub commits: Vec<GitCommit>,
+    /// Images.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<Image>,
+    /// Charts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub charts: Vec<Chart>,
+    /// Generic artifacts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<serde_json::Value>,
+}
+
+impl FreightReference {
+    /// The reference to a Freight (its name is `metadata.name`).
+    pub fn of(freight: &Freight) -> Self {
+        Self {
+            name: freight.metadata.name.clone().unwrap_or_default(),
+            origin: freight.origin.clone(),
+            commits: freight.commits.clone(),
+            images: freight.images.clone(),
+            charts: freight.charts.clone(),
+            artifacts: freight.artifacts.clone(),
+        }
+    }
+
+    /// The key of this Freight's origin in a [`FreightCollection`] (`Warehouse/name`).
+    pub fn origin_key(&self) -> String {
+        format!("{}/{}", self.origin.kind, self.origin.name)
+    }
+}
+
+/// The Freight a Stage holds at one time, one per requested origin (`freightHistory[]`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct FreightCollection {
+    /// `hex(SHA1(join(sorted(freight names), ",")))`.
+    pub id: String,
+    /// The Freight, keyed by origin (`Warehouse/name`).
+    pub items: BTreeMap<String, FreightReference>,
+    /// Verification attempts of this collection, newest first (at most 10).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub verification_history: Vec<VerificationInfo>,
+}
+
+/// One verification attempt of a [`FreightCollection`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct VerificationInfo {
+    /// A unique id of the attempt.
+    pub id: String,
+    /// Who asked for it (empty when automatic).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// When it started (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+    /// `Pending`, `Running`, `Successful`, `Failed`, `Error`, `Aborted` or `Inconclusive`.
+    pub phase: String,
+    /// Why the phase is what it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The analysis run, when there is one (`{namespace, name, phase}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub analysis_run: Option<serde_json::Value>,
+    /// When it finished (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finish_time: Option<String>,
+}
+
+/// `Stage.status.health`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Health {
+    /// `Healthy`, `NotApplicable`, `Progressing`, `Unknown` or `Unhealthy`.
+    pub status: String,
+    /// What is wrong.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub issues: Vec<String>,
+    /// The health checks' input.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<serde_json::Value>,
+    /// The health checks' output.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<serde_json::Value>,
+}
+
+/// `Stage.status.currentPromotion` / `lastPromotion`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PromotionReference {
+    /// The Promotion's name.
+    pub name: String,
+    /// The Freight it promotes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub freight: Option<FreightReference>,
+    /// Its phase and message (Kargo keeps the whole Promotion status here; gantry the summary).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<PromotionReferenceStatus>,
+    /// When it finished (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+}
+
+/// The phase and message of a [`PromotionReference`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PromotionReferenceStatus {
+    /// `Pending`, `Running`, `Succeeded`, `Failed`, `Errored` or `Aborted`.
+    pub phase: String,
+    /// Why the phase is what it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// A durable auto-promotion hold of one origin (`Stage.status.autoPromotionHolds`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AutoPromotionHold {
+    /// The Freight a user promoted instead of the candidate.
+    pub freight_name: String,
+    /// The origin held.
+    pub origin: FreightOrigin,
+    /// The Promotion that placed the hold.
+    pub promotion_name: String,
+    /// Who promoted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// When (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+}
+
+/// The newest Promotion of a Freight into a Stage that ended without success. Auto-promotion
+/// does not try that Freight again (gantry extension: Kargo derives this from its Promotions).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct FailedPromotion {
+    /// The Promotion's name.
+    pub promotion: String,
+    /// `Failed`, `Errored` or `Aborted`.
+    pub phase: String,
+    /// Why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// When it ended (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+}
+
+/// `Stage.status`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct StageStatus {
+    /// `Ready`, `Healthy`, `Promoting`, `Verified`...
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// The last `kargo.akuity.io/refresh` token handled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_handled_refresh: Option<String>,
+    /// The generation of the spec last reconciled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// The Freight the Stage held, newest first (at most 10); element 0 is what it holds now.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub freight_history: Vec<FreightCollection>,
+    /// A one-line summary of the current Freight.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub freight_summary: Option<String>,
+    /// The Stage's health.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
+    /// The Promotion running (or next to run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_promotion: Option<PromotionReference>,
+    /// The last Promotion that ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_promotion: Option<PromotionReference>,
+    /// Whether a promotion policy enables auto-promotion.
+    pub auto_promotion_enabled: bool,
+    /// Durable auto-promotion holds, by origin (`Warehouse/name`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub auto_promotion_holds: BTreeMap<String, AutoPromotionHold>,
+    /// Freight whose last Promotion into this Stage did not succeed, by Freight name; auto-promotion
+    /// skips them (gantry extension).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub failed_promotions: BTreeMap<String, FailedPromotion>,
+    /// Data set by the `set-metadata` step, by key.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, serde_json::Value>,
+}
+
+impl StageStatus {
+    /// The Freight the Stage holds now (element 0 of the history).
+    pub fn current_freight(&self) -> Option<&FreightCollection> {
+        self.freight_history.first()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stage_and_freight_statuses_read_kargo_exports_and_write_camel_case() {
+        let exported = serde_json::json!({
+            "freightHistory": [{
+                "id": "c0ffee",
+                "items": {"Warehouse/app": {
+                    "name": "f1",
+                    "origin": {"kind": "Warehouse", "name": "app"},
+                    "images": [{"repoURL": "registry.local/app", "tag": "1.0.0", "digest": "sha256:00"}]
+                }},
+                "verificationHistory": [{"id": "v1", "phase": "Successful", "finishTime": "2026-01-01T00:00:00Z"}]
+            }],
+            "lastPromotion": {
+                "name": "dev.01j.f1",
+                "freight": {"name": "f1", "origin": {"kind": "Warehouse", "name": "app"}},
+                "status": {"phase": "Succeeded", "currentStep": 3, "state": {"x": 1}},
+                "finishedAt": "2026-01-01T00:00:00Z"
+            },
+            "health": {"status": "Healthy"},
+            "autoPromotionEnabled": true,
+            "observedGeneration": 2
+        });
+        let status: StageStatus = serde_json::from_value(exported).expect("a Kargo status reads");
+        assert_eq!(
+            status.current_freight().map(|c| c.id.as_str()),
+            Some("c0ffee")
+        );
+        let last = status.last_promotion.as_ref().expect("last promotion");
+        assert_eq!(
+            last.status.as_ref().map(|s| s.phase.as_str()),
+            Some("Succeeded")
+        );
+        let written = serde_json::to_value(&status).expect("encodes");
+        assert_eq!(
+            written["freightHistory"][0]["items"]["Warehouse/app"]["images"][0]["repoURL"],
+            "registry.local/app"
+        );
+        assert!(
+            written.get("failedPromotions").is_none(),
+            "empty maps are left out"
+        );
+
+        let freight: FreightStatus = serde_json::from_value(serde_json::json!({
+            "currentlyIn": {"dev": {"since": "2026-01-01T00:00:00Z"}},
+            "verifiedIn": {"dev": {"verifiedAt": "2026-01-01T00:00:00Z", "longestSoak": "1h0m0s"}},
+            "approvedFor": {"prod": {}},
+            "metadata": {"k": {"a": 1}}
+        }))
+        .expect("a Kargo freight status reads");
+        assert_eq!(
+            freight.verified_in["dev"].longest_soak.as_deref(),
+            Some("1h0m0s")
+        );
+        assert!(freight.approved_for.contains_key("prod"));
+
+        let warehouse: WarehouseStatus = serde_json::from_value(serde_json::json!({
+            "lastFreightID": "f1",
+            "conditions": [{"type": "Ready", "status": "False", "reason": "DiscoveryFailed"}]
+        }))
+        .expect("a Kargo warehouse status reads");
+        assert_eq!(warehouse.last_freight_id.as_deref(), Some("f1"));
+        assert_eq!(warehouse.conditions[0].type_, "Ready");
+        let written = serde_json::to_value(&warehouse).expect("encodes");
+        assert_eq!(written["lastFreightID"], "f1");
+        assert_eq!(written["conditions"][0]["type"], "Ready");
+    }
+}
