@@ -22,6 +22,7 @@
 
 pub mod crd;
 pub mod dag;
+pub mod eval;
 pub mod expr;
 pub mod graph;
 pub mod schema;
