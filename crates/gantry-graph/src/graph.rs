@@ -23,6 +23,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use crate::dag::{Dag, DagError};
+use crate::eval::{CompileErrorKind, Evaluator};
 use crate::expr::{ExprError, Reference, Template, references};
 
 /// CEL's reserved words: no resource id may be one.
@@ -149,6 +150,9 @@ pub enum GraphErrorKind {
     /// A `${` problem inside a string.
     #[error(transparent)]
     Expression(#[from] ExprError),
+    /// An expression that is not valid CEL, or calls a function that does not exist.
+    #[error(transparent)]
+    Cel(#[from] CompileErrorKind),
     /// An `includeWhen`, `readyWhen` or `forEach` entry that is not exactly one `${...}`.
     #[error("{field} entries must be standalone expressions: a single ${{...}} and nothing else")]
     NotStandalone {
@@ -218,6 +222,17 @@ pub enum GraphErrorKind {
     /// A status leaf that is not a string with an expression.
     #[error("status fields without expressions are not supported")]
     StatusWithoutExpression,
+}
+
+impl GraphErrorKind {
+    /// Whether this is only a warning: the RGD is valid for Kro, but gantry cannot evaluate
+    /// all of it offline (a function of Kro's environment that gantry lacks).
+    pub fn is_warning(&self) -> bool {
+        matches!(
+            self,
+            GraphErrorKind::Cel(CompileErrorKind::UnsupportedFunction(_))
+        )
+    }
 }
 
 /// Whether a node is created from a template or only read.
@@ -290,13 +305,20 @@ pub struct Graph {
     pub nodes: Vec<Node>,
     /// Status fields with their expressions (`spec.schema.status`).
     pub status: Vec<Field>,
+    /// Problems that do not make the graph invalid (see [`GraphErrorKind::is_warning`]).
+    pub warnings: Vec<GraphError>,
     dag: Dag,
 }
 
 impl Graph {
-    /// Builds and checks the graph of `rgd`; every problem found is returned.
+    /// Builds and checks the graph of `rgd`; every problem found is returned (warnings
+    /// included, when there are errors).
     pub fn build(rgd: &ResourceGraphDefinition) -> Result<Graph, Vec<GraphError>> {
-        Builder::default().build(rgd)
+        Builder {
+            errors: Vec::new(),
+            evaluator: Evaluator::new(),
+        }
+        .build(rgd)
     }
 
     /// The node with this id.
@@ -333,9 +355,9 @@ fn lower_camel() -> Regex {
     Regex::new(r"^[a-z][a-zA-Z0-9]*$").expect("the pattern is valid")
 }
 
-#[derive(Default)]
 struct Builder {
     errors: Vec<GraphError>,
+    evaluator: Evaluator,
 }
 
 /// Which identifiers an expression may read.
@@ -462,8 +484,13 @@ impl Builder {
                 .map(str::to_owned)
                 .collect();
         }
-        if self.errors.is_empty() {
-            Ok(Graph { nodes, status, dag })
+        if self.errors.iter().all(|error| error.kind.is_warning()) {
+            Ok(Graph {
+                nodes,
+                status,
+                warnings: self.errors,
+                dag,
+            })
         } else {
             Err(self.errors)
         }
@@ -632,6 +659,18 @@ impl Builder {
     fn parse(&mut self, text: &str, path: &FieldPath) -> Option<Field> {
         match Template::parse(text) {
             Ok(template) => {
+                for expression in template.expressions() {
+                    if let Err(errors) = self.evaluator.compile(&expression.source) {
+                        for error in errors {
+                            let start = expression.inner.start;
+                            self.error(
+                                path,
+                                Some(error.span.start + start..error.span.end + start),
+                                error.kind.into(),
+                            );
+                        }
+                    }
+                }
                 let references = template
                     .expressions()
                     .flat_map(|expression| {

@@ -25,6 +25,7 @@ pub mod dag;
 pub mod eval;
 pub mod expr;
 pub mod graph;
+pub mod render;
 pub mod schema;
 
 use std::ops::Range;
@@ -36,8 +37,8 @@ use gantry_api::path::FieldPath;
 pub use graph::{Graph, GraphError, GraphErrorKind};
 pub use schema::{SchemaError, SchemaErrorKind};
 
-/// Any problem with an RGD.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+/// Any problem with an RGD (or with rendering one of its instances).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum Error {
     /// The SimpleSchema does not compile.
     #[error(transparent)]
@@ -45,6 +46,12 @@ pub enum Error {
     /// The resources do not form a valid graph.
     #[error(transparent)]
     Graph(#[from] GraphError),
+    /// An instance could not be rendered (at an RGD field).
+    #[error(transparent)]
+    Render(#[from] render::RenderError),
+    /// The instance itself is wrong (the path is inside the instance, not the RGD).
+    #[error(transparent)]
+    Instance(#[from] render::InstanceError),
 }
 
 impl Error {
@@ -53,14 +60,22 @@ impl Error {
         match self {
             Error::Schema(error) => &error.path,
             Error::Graph(error) => &error.path,
+            Error::Render(error) => &error.path,
+            Error::Instance(error) => &error.path,
         }
+    }
+
+    /// Whether the path is inside the instance rather than the RGD.
+    pub fn in_instance(&self) -> bool {
+        matches!(self, Error::Instance(_))
     }
 
     /// For expressions: the byte range inside the field's string value.
     pub fn span(&self) -> Option<Range<usize>> {
         match self {
-            Error::Schema(_) => None,
+            Error::Schema(_) | Error::Instance(_) => None,
             Error::Graph(error) => error.span.clone(),
+            Error::Render(error) => error.span.clone(),
         }
     }
 }

@@ -565,5 +565,13 @@ fn base64_standard(bytes: &[u8]) -> String {
     out
 }
 
+/// Unpadded URL-safe base64 (RFC 4648 §5), as ApplySet ids use.
+pub(crate) fn base64_url(bytes: &[u8]) -> String {
+    base64_standard(bytes)
+        .trim_end_matches('=')
+        .replace('+', "-")
+        .replace('/', "_")
+}
+
 #[cfg(test)]
 mod tests;
