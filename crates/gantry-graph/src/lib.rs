@@ -25,6 +25,7 @@ pub mod dag;
 pub mod eval;
 pub mod expr;
 pub mod graph;
+pub mod lint;
 pub mod render;
 pub mod schema;
 

@@ -187,6 +187,7 @@ impl Evaluator {
             source,
             &mut errors,
         );
+        errors.sort_by_key(|error| (error.span.start, error.span.end));
         if errors.is_empty() {
             Ok(Program {
                 source: source.to_owned(),

@@ -144,7 +144,18 @@ pub(crate) fn decorate(
         && !namespace_pending
         && metadata.get("namespace").is_none_or(Value::is_null)
     {
-        metadata.insert("namespace".to_owned(), Value::String(namespace.clone()));
+        // Right after the name, where people write it.
+        let entries = std::mem::take(metadata);
+        for (key, value) in entries {
+            let after_name = key == "name";
+            metadata.insert(key, value);
+            if after_name {
+                metadata.insert("namespace".to_owned(), Value::String(namespace.clone()));
+            }
+        }
+        metadata
+            .entry("namespace".to_owned())
+            .or_insert_with(|| Value::String(namespace.clone()));
     }
     let labels = entry_map(metadata, "labels");
     for (key, value) in owner.labels(id, collection) {

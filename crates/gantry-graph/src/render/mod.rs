@@ -195,6 +195,18 @@ pub enum RenderErrorKind {
         /// The failure.
         error: EvalError,
     },
+    /// An expression reading an instance field that the instance leaves unset.
+    #[error(
+        "resource {resource:?}: expression {expression:?} reads {key}, which the instance does not set; give it a default in the schema or read it with `.?{key}.orValue(...)`"
+    )]
+    MissingInstanceField {
+        /// The resource.
+        resource: String,
+        /// The CEL source.
+        expression: String,
+        /// The missing key.
+        key: String,
+    },
     /// A string template part that is not a string (Kro's message).
     #[error(
         "type mismatch in resource {resource:?} at path {path:?}: expression {expression:?} returns type {found:?} but expected {expected:?}"
@@ -767,15 +779,27 @@ impl<'a> Renderer<'a> {
                     return FieldValue::Pending;
                 }
                 Err(error) => {
-                    self.errors.push(RenderError {
-                        resource: scope.resource.clone(),
-                        path: field.path.clone(),
-                        span: Some(span),
-                        kind: RenderErrorKind::Evaluation {
+                    let kind = match error {
+                        EvalError::NoSuchKey(key)
+                            if field.references.iter().any(|r| r.root == "schema") =>
+                        {
+                            RenderErrorKind::MissingInstanceField {
+                                resource: scope.resource.clone(),
+                                expression: expression.source.clone(),
+                                key,
+                            }
+                        }
+                        error => RenderErrorKind::Evaluation {
                             resource: scope.resource.clone(),
                             expression: expression.source.clone(),
                             error,
                         },
+                    };
+                    self.errors.push(RenderError {
+                        resource: scope.resource.clone(),
+                        path: field.path.clone(),
+                        span: Some(span),
+                        kind,
                     });
                     return FieldValue::Failed;
                 }
@@ -1036,10 +1060,15 @@ impl<'a> Renderer<'a> {
                 .pointer("/metadata/namespace")
                 .and_then(Value::as_str)
                 .unwrap_or("");
-            let identity = if namespace.is_empty() {
-                format!("{kind}.{group} {name}")
+            let kind = if group.is_empty() {
+                kind.to_owned()
             } else {
-                format!("{kind}.{group} {namespace}/{name}")
+                format!("{kind}.{group}")
+            };
+            let identity = if namespace.is_empty() {
+                format!("{kind} {name}")
+            } else {
+                format!("{kind} {namespace}/{name}")
             };
             let label = match manifest.index {
                 Some(index) => format!("{}[{index}]", manifest.id),
