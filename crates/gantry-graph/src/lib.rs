@@ -8,17 +8,22 @@
 //!  RGD ──► schema::compile (SimpleSchema → OpenAPI) ──► crd::generate (the CRD)
 //!   │
 //!   └──► expr (${...} extraction, identifiers read) ──► graph::Graph::build
-//!                                                        (checks, DAG, apply/delete order)
+//!        eval (CEL: compile, unknown functions)          (checks, DAG, apply/delete order)
+//!                                                              │
+//!  instance ─────────────────────────────────────────► render::render (ordered manifests,
+//!                                                        pending fields, skipped resources)
 //! ```
 //!
 //! Where to start: [`graph::Graph::build`] for the checks and the orders, [`crd::generate`]
-//! for the CRD, [`schema::compile`] and [`schema::validate()`] for SimpleSchema. Every error
-//! carries the [`FieldPath`] of the offending field from the RGD's root (and, for
-//! expressions, the byte range inside that string), so callers holding the YAML tree can
-//! report `file:line:col`.
+//! for the CRD, [`render::render`] for instances, [`eval::Evaluator`] for CEL,
+//! [`schema::compile`] and [`schema::validate()`] for SimpleSchema, [`lint::check`] for
+//! `gantry validate`. Every error carries the [`FieldPath`] of the offending field from the
+//! RGD's root (and, for expressions, the byte range inside that string), so callers holding
+//! the YAML tree can report `file:line:col` ([`locate`]).
 //!
-//! Not here yet: evaluating CEL (and so rendering instances), type-checking expressions
-//! against resource schemas. This crate does no I/O.
+//! Not here: type-checking expressions against resource schemas (Kro asks the cluster for
+//! them), evaluating `readyWhen` and the instance status (they need observed state). This
+//! crate does no I/O.
 
 pub mod crd;
 pub mod dag;

@@ -12,6 +12,9 @@
 //! | G0506 | self-references and cycles |
 //! | G0507 | (warning) functions of Kro's environment gantry cannot evaluate offline |
 //!
+//! Kind and id patterns, duplicate ids and `template` xor `externalRef` are left to
+//! `gantry_api::structure` (G0111, G0009, G0113), which checks every RGD already.
+//!
 //! The binary merges these with `gantry_core::lint`'s findings; this crate sits above
 //! `gantry-core` in the layers, so the call goes from the binary.
 
@@ -67,12 +70,27 @@ pub fn check(set: &ResourceSet) -> Vec<Diagnostic> {
                 Err(errors) => errors,
             };
             for problem in problems {
+                if reported_by_structure(&problem.kind) {
+                    continue;
+                }
                 let code = code(&problem.kind);
                 out.push(diagnostic(resource, code, &problem.into()));
             }
         }
     }
     out
+}
+
+/// Problems `gantry_api::structure` already reports for every RGD (G0111 kind and id
+/// patterns, G0009 duplicate ids, G0113 template xor externalRef): not reported twice.
+fn reported_by_structure(kind: &GraphErrorKind) -> bool {
+    matches!(
+        kind,
+        GraphErrorKind::InvalidKind(_)
+            | GraphErrorKind::InvalidId(_)
+            | GraphErrorKind::DuplicateId(_)
+            | GraphErrorKind::TemplateXorExternalRef
+    )
 }
 
 fn diagnostic(resource: &Resource, code: Code, error: &Error) -> Diagnostic {
