@@ -124,6 +124,7 @@ checks! {
     RGD_UNKNOWN_REFERENCE = "G0505", "rgd-unknown-reference", Error, "an RGD expression reads an identifier that is not schema, a resource id or a variable in scope";
     RGD_CYCLE = "G0506", "rgd-cycle", Error, "RGD resources depend on themselves or on each other in a cycle";
     RGD_UNSUPPORTED_FUNCTION = "G0507", "rgd-unsupported-function", Warning, "an RGD expression calls a Kro function gantry cannot evaluate offline";
+    RGD_TYPE_MISMATCH = "G0508", "rgd-type-mismatch", Error, "an RGD expression reads an instance field of the wrong type (a non-string in a string template, a non-boolean includeWhen, a non-list forEach)";
 }
 
 /// Looks a check up by code (`G0301`) or name (`no-project`).

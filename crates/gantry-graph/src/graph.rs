@@ -219,6 +219,23 @@ pub enum GraphErrorKind {
     /// Resources that depend on each other in a circle.
     #[error("graph contains a cycle: {}", .0.join(" -> "))]
     Cycle(Vec<String>),
+    /// An expression whose type is known statically (a plain path into the instance spec) and
+    /// wrong for where it is. Kro's message.
+    #[error(
+        "type mismatch in resource {resource:?} at path {path:?}: expression {expression:?} returns type {found:?} but expected {expected:?}"
+    )]
+    TypeMismatch {
+        /// The resource.
+        resource: String,
+        /// The field, from the RGD's root.
+        path: String,
+        /// The CEL source.
+        expression: String,
+        /// Its type.
+        found: String,
+        /// The type needed there.
+        expected: String,
+    },
     /// A status leaf that is not a string with an expression.
     #[error("status fields without expressions are not supported")]
     StatusWithoutExpression,
@@ -233,6 +250,25 @@ impl GraphErrorKind {
             GraphErrorKind::Cel(CompileErrorKind::UnsupportedFunction(_))
         )
     }
+}
+
+/// `path` (from the RGD's root) relative to its resource: `spec.resources[2].template.data.x`
+/// is `data.x`, `spec.resources[2].includeWhen[0]` is `includeWhen[0]`, as Kro's messages say.
+pub fn resource_relative(path: &FieldPath) -> String {
+    use gantry_api::path::Segment;
+    let segments = match path.0.as_slice() {
+        [
+            Segment::Key(spec),
+            Segment::Key(resources),
+            Segment::Index(_),
+            rest @ ..,
+        ] if spec == "spec" && resources == "resources" => match rest {
+            [Segment::Key(template), inner @ ..] if template == "template" => inner,
+            other => other,
+        },
+        all => all,
+    };
+    FieldPath(segments.to_vec()).to_string()
 }
 
 /// Whether a node is created from a template or only read.

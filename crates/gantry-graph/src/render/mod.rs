@@ -883,7 +883,7 @@ impl<'a> Renderer<'a> {
             kind: RenderErrorKind::TypeMismatch {
                 resource: scope.resource.clone(),
                 path: if path.is_empty() {
-                    field.path.to_string()
+                    crate::graph::resource_relative(&field.path)
                 } else {
                     path.to_owned()
                 },

@@ -129,7 +129,7 @@ fn a_type_error_is_reported_at_the_expression_with_kros_message() {
         located,
         [
             "21:31 `schema.spec.replicas`: type mismatch in resource \"config\" at path \"data.summary\": expression \"schema.spec.replicas\" returns type \"int\" but expected \"string\"",
-            "24:9 `schema.spec.features`: type mismatch in resource \"flags\" at path \"spec.resources[1].includeWhen[0]\": expression \"schema.spec.features\" returns type \"list\" but expected \"bool\"",
+            "24:9 `schema.spec.features`: type mismatch in resource \"flags\" at path \"includeWhen[0]\": expression \"schema.spec.features\" returns type \"list\" but expected \"bool\"",
         ]
     );
 }
