@@ -236,6 +236,16 @@ pub enum GraphErrorKind {
         /// The type needed there.
         expected: String,
     },
+    /// A template label or annotation under a prefix Kro owns.
+    #[error(
+        "{field} key {key:?} uses a prefix Kro owns (kro.run/, internal.kro.run/): Kro sets those keys itself"
+    )]
+    ReservedMetadataKey {
+        /// `labels` or `annotations`.
+        field: &'static str,
+        /// The key.
+        key: String,
+    },
     /// A status leaf that is not a string with an expression.
     #[error("status fields without expressions are not supported")]
     StatusWithoutExpression,
@@ -600,6 +610,29 @@ impl Builder {
                     None,
                     GraphErrorKind::ExternalRefTarget,
                 );
+            }
+        }
+        if kind == NodeKind::Template {
+            for field in ["labels", "annotations"] {
+                let Some(entries) = object
+                    .get("metadata")
+                    .and_then(|m| m.get(field))
+                    .and_then(Value::as_object)
+                else {
+                    continue;
+                };
+                for key in entries.keys() {
+                    if key.starts_with("kro.run/") || key.starts_with("internal.kro.run/") {
+                        self.error(
+                            &object_path.key("metadata").key(field).key(key),
+                            None,
+                            GraphErrorKind::ReservedMetadataKey {
+                                field,
+                                key: key.clone(),
+                            },
+                        );
+                    }
+                }
             }
         }
         let mut fields = Vec::new();
@@ -1028,13 +1061,15 @@ mod tests {
                 {"id": "a"},
                 {"id": "b", "template": {"kind": "ConfigMap"}},
                 {"id": "c", "externalRef": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}}},
-                {"id": "d", "template": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}},
+                {"id": "d", "template": {"apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"labels": {"kro.run/owned": "x", "app": "y"}}},
                  "includeWhen": ["x-${schema.spec.on}"], "readyWhen": ["${schema.spec.name == 'x'}"]},
             ])),
             [
                 "spec.resources[0] None: exactly one of template or externalRef must be provided",
                 "spec.resources[1].template None: resource b is not a valid Kubernetes object: apiVersion field not found",
                 "spec.resources[2].externalRef.metadata None: externalRef metadata must set exactly one of name or selector",
+                "spec.resources[3].template.metadata.labels[\"kro.run/owned\"] None: labels key \"kro.run/owned\" uses a prefix Kro owns (kro.run/, internal.kro.run/): Kro sets those keys itself",
                 "spec.resources[3].includeWhen[0] Some(0..19): includeWhen entries must be standalone expressions: a single ${...} and nothing else",
                 "spec.resources[3].readyWhen[0] Some(2..18): readyWhen expressions may only reference the resource itself (d), found schema",
             ]

@@ -6,7 +6,7 @@
 //! |---|---|
 //! | G0501 | the schema: SimpleSchema grammar and types, kind, version, scope, status fields |
 //! | G0502 | resource ids and `forEach` iterator names: reserved, not lowerCamelCase, duplicated |
-//! | G0503 | resource structure: `template` xor `externalRef`, object shape, `forEach`, standalone conditions |
+//! | G0503 | resource structure: `template` xor `externalRef`, object shape, `forEach`, standalone conditions, labels under Kro's prefixes |
 //! | G0504 | `${...}` that does not parse (extraction or CEL), unknown functions |
 //! | G0505 | identifiers that are not `schema`, a resource id or a variable in scope |
 //! | G0506 | self-references and cycles |
@@ -50,6 +50,7 @@ pub fn code(kind: &GraphErrorKind) -> Code {
         | GraphErrorKind::ExternalRefTarget
         | GraphErrorKind::NotAnObject { .. }
         | GraphErrorKind::NotStandalone { .. }
+        | GraphErrorKind::ReservedMetadataKey { .. }
         | GraphErrorKind::BadForEach => &RGD_RESOURCE,
         GraphErrorKind::Cel(CompileErrorKind::UnsupportedFunction(_)) => &RGD_UNSUPPORTED_FUNCTION,
         GraphErrorKind::Expression(_) | GraphErrorKind::Cel(_) => &RGD_EXPRESSION,
