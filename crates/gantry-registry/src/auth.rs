@@ -270,7 +270,8 @@ mod tests {
 
     #[test]
     fn escaped_quotes_are_unescaped() {
-        let parsed = parse_challenges(r#"Bearer realm="https://x/\"t\"",error="insufficient_scope""#);
+        let parsed =
+            parse_challenges(r#"Bearer realm="https://x/\"t\"",error="insufficient_scope""#);
         assert_eq!(parsed[0].param("realm"), Some(r#"https://x/"t""#));
         assert_eq!(parsed[0].param("error"), Some("insufficient_scope"));
     }
@@ -303,9 +304,11 @@ mod tests {
         let token = parse_token_response(br#"{"access_token":"abc","expires_in":5}"#, now).unwrap();
         assert_eq!(token.value.expose(), "abc");
         assert!(token.refresh_at >= now + Duration::from_secs(50));
-        let token =
-            parse_token_response(br#"{"token":"t","access_token":"a","expires_in":3600}"#, now)
-                .unwrap();
+        let token = parse_token_response(
+            br#"{"token":"t","access_token":"a","expires_in":3600}"#,
+            now,
+        )
+        .unwrap();
         assert_eq!(token.value.expose(), "t");
         assert!(parse_token_response(b"{}", now).is_err());
         assert!(parse_token_response(b"<html>", now).is_err());

@@ -145,7 +145,9 @@ impl MemoryCache {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl MetadataCache for MemoryCache {
@@ -355,7 +357,11 @@ mod tests {
         let leftovers: Vec<_> = fs_err::read_dir(dir.path().join("digests"))
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .filter(|name| std::path::Path::new(name).extension().is_some_and(|e| e.eq_ignore_ascii_case("tmp")))
+            .filter(|name| {
+                std::path::Path::new(name)
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("tmp"))
+            })
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
     }
@@ -383,7 +389,9 @@ mod tests {
         cache.put_metadata("sha256:../../etc/passwd", &metadata());
         assert!(cache.metadata("sha256:../../etc/passwd").is_some());
         assert_eq!(
-            fs_err::read_dir(dir.path().join("digests")).unwrap().count(),
+            fs_err::read_dir(dir.path().join("digests"))
+                .unwrap()
+                .count(),
             0
         );
     }

@@ -75,7 +75,9 @@ pub async fn discover_charts(
             reason,
         })?
     } else {
-        return Err(invalid("`repoURL` must start with https://, http:// or oci://"));
+        return Err(invalid(
+            "`repoURL` must start with https://, http:// or oci://",
+        ));
     };
     let selector = TagSelector {
         filter: TagFilter::default(),
@@ -108,12 +110,13 @@ async fn fetch_index(
     subscription: &ChartSubscription,
 ) -> Result<String> {
     let location = index_location(repo_url);
-    let url = Url::parse(&format!("{}/index.yaml", repo_url.trim_end_matches('/'))).map_err(
-        |_| RegistryError::InvalidChartSubscription {
-            repo_url: gantry_api::redact::url(repo_url),
-            reason: "`repoURL` is not a valid URL".to_owned(),
-        },
-    )?;
+    let url =
+        Url::parse(&format!("{}/index.yaml", repo_url.trim_end_matches('/'))).map_err(|_| {
+            RegistryError::InvalidChartSubscription {
+                repo_url: gantry_api::redact::url(repo_url),
+                reason: "`repoURL` is not a valid URL".to_owned(),
+            }
+        })?;
     let operation = format!("fetch the chart index {location}");
     let document = format!("the chart index {location}");
     let response = client
@@ -178,23 +181,24 @@ pub fn chart_versions(index: &str, name: &str) -> Result<Vec<String>, String> {
                 }
             }
             Event::SequenceStart(..) | Event::MappingStart(..) => {
-                let frame = if in_key_position(&stack)
-                    || matches!(stack.last(), Some(Frame::Ignored))
-                {
-                    Frame::Ignored
-                } else if matches!(event, Event::SequenceStart(..)) {
-                    Frame::Seq
-                } else {
-                    Frame::Map {
-                        expecting_key: true,
-                        key: None,
-                    }
-                };
+                let frame =
+                    if in_key_position(&stack) || matches!(stack.last(), Some(Frame::Ignored)) {
+                        Frame::Ignored
+                    } else if matches!(event, Event::SequenceStart(..)) {
+                        Frame::Seq
+                    } else {
+                        Frame::Map {
+                            expecting_key: true,
+                            key: None,
+                        }
+                    };
                 stack.push(frame);
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let finished = stack.pop();
-                if matches!(finished, Some(Frame::Ignored)) && !matches!(stack.last(), Some(Frame::Ignored)) {
+                if matches!(finished, Some(Frame::Ignored))
+                    && !matches!(stack.last(), Some(Frame::Ignored))
+                {
                     // a complex key ends: its value comes next
                     set_key(&mut stack, None);
                 } else {
@@ -238,9 +242,7 @@ fn value_done(stack: &mut [Frame]) {
 
 /// Whether the scalar about to be read is `entries.<name>[i].version` of the root mapping.
 fn at_version(stack: &[Frame], name: &str) -> bool {
-    let key_is = |frame: &Frame, wanted: &str| {
-        matches!(frame, Frame::Map { expecting_key: false, key: Some(key) } if key == wanted)
-    };
+    let key_is = |frame: &Frame, wanted: &str| matches!(frame, Frame::Map { expecting_key: false, key: Some(key) } if key == wanted);
     match stack {
         [root, entries, Frame::Seq, version] => {
             key_is(root, "entries") && key_is(entries, name) && key_is(version, "version")
@@ -287,7 +289,8 @@ generated: "2024-01-01T00:00:00Z"
 
     #[test]
     fn json_indexes_and_complex_keys_are_handled() {
-        let json = r#"{"apiVersion":"v1","entries":{"app":[{"version":"0.1.0"},{"version":"0.2.0"}]}}"#;
+        let json =
+            r#"{"apiVersion":"v1","entries":{"app":[{"version":"0.1.0"},{"version":"0.2.0"}]}}"#;
         assert_eq!(chart_versions(json, "app").unwrap(), ["0.1.0", "0.2.0"]);
         let complex = "entries:\n  ? [a, b]\n  : x\n  app:\n    - version: 1.0.0\n";
         assert_eq!(chart_versions(complex, "app").unwrap(), ["1.0.0"]);

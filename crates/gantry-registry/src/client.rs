@@ -471,9 +471,8 @@ impl RegistryClient {
         document: &str,
     ) -> Result<Response> {
         let host = host_port(url);
-        let authorization = credentials.map_or(Authorization::None, |c| {
-            Authorization::Basic(c.clone())
-        });
+        let authorization =
+            credentials.map_or(Authorization::None, |c| Authorization::Basic(c.clone()));
         let response = self
             .send_with_retry(&Attempt {
                 kind,
@@ -626,7 +625,10 @@ impl RegistryClient {
             .clone()
             .map_or(Authorization::None, Authorization::Basic);
         let host = host_port(&url);
-        let token_operation = format!("get a pull token for {} (to {operation})", remote.repository);
+        let token_operation = format!(
+            "get a pull token for {} (to {operation})",
+            remote.repository
+        );
         let document = format!("the token from {}", gantry_api::redact::url(realm));
         let response = self
             .send_with_retry(&Attempt {
@@ -723,7 +725,12 @@ impl RegistryClient {
         }
     }
 
-    fn transport_error(&self, attempt: &Attempt<'_>, error: reqwest::Error, retries: u32) -> RegistryError {
+    fn transport_error(
+        &self,
+        attempt: &Attempt<'_>,
+        error: reqwest::Error,
+        retries: u32,
+    ) -> RegistryError {
         if error.is_timeout() {
             RegistryError::Timeout {
                 operation: attempt.operation.to_owned(),
@@ -755,10 +762,9 @@ impl RegistryClient {
         }
         request = match attempt.authorization {
             Authorization::None => request,
-            Authorization::Basic(credentials) => request.basic_auth(
-                &credentials.username,
-                Some(credentials.password.expose()),
-            ),
+            Authorization::Basic(credentials) => {
+                request.basic_auth(&credentials.username, Some(credentials.password.expose()))
+            }
             Authorization::Bearer(token) => request.bearer_auth(token.expose()),
         };
         let mut response = request.send().await.map_err(SendError::Http)?;

@@ -60,9 +60,11 @@ pub async fn discover_images(
                 if images.len() >= limit {
                     break;
                 }
-                if let Some(image) =
-                    skip_missing(client.image_for_tag(&remote, tag, platform, subscription.cache_by_tag).await)?
-                {
+                if let Some(image) = skip_missing(
+                    client
+                        .image_for_tag(&remote, tag, platform, subscription.cache_by_tag)
+                        .await,
+                )? {
                     images.push(image);
                 }
             }
@@ -104,7 +106,10 @@ pub async fn discover_images(
         repo_url: subscription.repo_url.clone(),
         platform: subscription.platform.clone().filter(|p| !p.is_empty()),
         subscription_name: subscription_name.map(str::to_owned),
-        references: images.into_iter().map(TaggedImage::into_reference).collect(),
+        references: images
+            .into_iter()
+            .map(TaggedImage::into_reference)
+            .collect(),
     })
 }
 

@@ -104,7 +104,10 @@ impl RegistryClient {
         let created = match metadata.kind {
             ManifestKind::Image => {
                 if let Some(wanted) = platform
-                    && !metadata.platform.as_ref().is_some_and(|p| wanted.matches(p))
+                    && !metadata
+                        .platform
+                        .as_ref()
+                        .is_some_and(|p| wanted.matches(p))
                 {
                     return Ok(None);
                 }
@@ -169,16 +172,14 @@ impl RegistryClient {
                     .filter_map(|descriptor| {
                         let platform = descriptor.platform?;
                         let known = |s: &str| !s.is_empty() && s != "unknown";
-                        (known(&platform.os) && known(&platform.architecture)).then(|| {
-                            IndexEntry {
-                                digest: descriptor.digest,
-                                platform: Platform {
-                                    os: platform.os,
-                                    architecture: platform.architecture,
-                                    variant: platform.variant.unwrap_or_default(),
-                                },
-                                annotations: descriptor.annotations.unwrap_or_default(),
-                            }
+                        (known(&platform.os) && known(&platform.architecture)).then(|| IndexEntry {
+                            digest: descriptor.digest,
+                            platform: Platform {
+                                os: platform.os,
+                                architecture: platform.architecture,
+                                variant: platform.variant.unwrap_or_default(),
+                            },
+                            annotations: descriptor.annotations.unwrap_or_default(),
                         })
                     })
                     .collect();
@@ -215,8 +216,11 @@ impl RegistryClient {
                     });
                 }
                 let body = self.get_blob(remote, &config.digest).await?;
-                let config_document =
-                    format!("the image config `{}` of {}", config.digest, remote.repository());
+                let config_document = format!(
+                    "the image config `{}` of {}",
+                    config.digest,
+                    remote.repository()
+                );
                 let image_config = ImageConfig::parse(&body, &config_document)?;
                 Ok(ImageMetadata {
                     kind: ManifestKind::Image,

@@ -65,7 +65,9 @@ impl Platform {
     /// Whether another platform is this one: the same OS, architecture and variant (an empty
     /// variant only matches an empty variant, as in Kargo).
     pub fn matches(&self, other: &Platform) -> bool {
-        self.os == other.os && self.architecture == other.architecture && self.variant == other.variant
+        self.os == other.os
+            && self.architecture == other.architecture
+            && self.variant == other.variant
     }
 }
 
@@ -272,8 +274,11 @@ pub(crate) fn parse_digest(digest: &str) -> Option<(Algorithm, &str)> {
         "sha512" => (Algorithm::Sha512, 128),
         _ => return None,
     };
-    (hex.len() == length && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-        .then_some((algorithm, hex))
+    (hex.len() == length
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+    .then_some((algorithm, hex))
 }
 
 /// The digest of `body` with `algorithm`, as `sha256:<hex>`.
@@ -339,7 +344,11 @@ mod tests {
         assert!(Platform::parse("linux").is_err());
         assert!(Platform::parse("/amd64").is_err());
         assert!(Platform::parse("linux/").is_err());
-        assert!(!Platform::parse("linux/arm64").unwrap().matches(&Platform::parse("linux/arm64/v8").unwrap()));
+        assert!(
+            !Platform::parse("linux/arm64")
+                .unwrap()
+                .matches(&Platform::parse("linux/arm64/v8").unwrap())
+        );
     }
 
     #[test]
@@ -373,10 +382,18 @@ mod tests {
     #[test]
     fn manifests_are_told_apart_by_header_body_or_shape() {
         let index = br#"{"schemaVersion":2,"manifests":[{"digest":"sha256:aa","platform":{"os":"linux","architecture":"amd64"}}]}"#;
-        assert!(matches!(parse_manifest(index, None, "m").unwrap(), Manifest::Index { .. }));
+        assert!(matches!(
+            parse_manifest(index, None, "m").unwrap(),
+            Manifest::Index { .. }
+        ));
         let image = br#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"digest":"sha256:bb"}}"#;
         assert!(matches!(
-            parse_manifest(image, Some("application/vnd.docker.distribution.manifest.v2+json"), "m").unwrap(),
+            parse_manifest(
+                image,
+                Some("application/vnd.docker.distribution.manifest.v2+json"),
+                "m"
+            )
+            .unwrap(),
             Manifest::Image { .. }
         ));
         let schema1 = br#"{"schemaVersion":1,"name":"x","tag":"y","fsLayers":[]}"#;

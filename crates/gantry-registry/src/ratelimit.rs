@@ -97,10 +97,7 @@ mod tests {
             assert_eq!(limiters.reserve("r", now), None);
         }
         let fourth = limiters.reserve("r", now).unwrap();
-        assert!(
-            (fourth.as_secs_f64() - 0.1).abs() < 0.001,
-            "{fourth:?}"
-        );
+        assert!((fourth.as_secs_f64() - 0.1).abs() < 0.001, "{fourth:?}");
         let fifth = limiters.reserve("r", now).unwrap();
         assert!((fifth.as_secs_f64() - 0.2).abs() < 0.001, "{fifth:?}");
         // other hosts have their own bucket

@@ -58,8 +58,14 @@ impl Repository {
             }
             _ => ("docker.io", text),
         };
-        if path.rsplit('/').next().is_some_and(|last| last.contains(':')) {
-            return Err(invalid("it must not contain a tag (`:1.2.3`): the subscription selects tags"));
+        if path
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains(':'))
+        {
+            return Err(invalid(
+                "it must not contain a tag (`:1.2.3`): the subscription selects tags",
+            ));
         }
         check_registry(registry).map_err(|reason| invalid(&reason))?;
         check_path(path).map_err(|reason| invalid(&reason))?;
@@ -165,7 +171,9 @@ fn check_registry(registry: &str) -> Result<(), String> {
     if let Some(port) = port
         && port.parse::<u16>().is_err()
     {
-        return Err(format!("registry port `{port}` is not a number up to 65535"));
+        return Err(format!(
+            "registry port `{port}` is not a number up to 65535"
+        ));
     }
     Ok(())
 }
@@ -266,18 +274,12 @@ mod tests {
     #[test]
     fn other_registries_keep_their_host() {
         assert_eq!(parse("ghcr.io/x/y"), ("ghcr.io".into(), "x/y".into()));
-        assert_eq!(
-            parse("localhost/app"),
-            ("localhost".into(), "app".into())
-        );
+        assert_eq!(parse("localhost/app"), ("localhost".into(), "app".into()));
         assert_eq!(
             parse("oci://ghcr.io/charts/app"),
             ("ghcr.io".into(), "charts/app".into())
         );
-        assert_eq!(
-            parse("[::1]:5000/a/b"),
-            ("[::1]:5000".into(), "a/b".into())
-        );
+        assert_eq!(parse("[::1]:5000/a/b"), ("[::1]:5000".into(), "a/b".into()));
         assert!(Repository::parse("[::1]:5000/a/b").unwrap().is_loopback());
         assert!(!Repository::parse("ghcr.io/x/y").unwrap().is_loopback());
     }

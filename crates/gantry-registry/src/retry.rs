@@ -37,10 +37,7 @@ impl Backoff {
     /// The wait before retry number `retry` (1-based), with jitter drawn from `random`.
     pub(crate) fn delay(&self, retry: u32, random: u64) -> Duration {
         let exponent = retry.saturating_sub(1).min(30);
-        let full = self
-            .initial
-            .saturating_mul(1u32 << exponent)
-            .min(self.max);
+        let full = self.initial.saturating_mul(1u32 << exponent).min(self.max);
         // a point in [full/2, full]
         let half = full / 2;
         let span = u64::try_from(full.saturating_sub(half).as_nanos()).unwrap_or(u64::MAX);
