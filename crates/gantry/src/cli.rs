@@ -39,6 +39,9 @@ pub(crate) enum Command {
     /// Work with Freight documents.
     #[command(subcommand)]
     Freight(FreightCommand),
+    /// Work with Warehouses: run their discovery.
+    #[command(subcommand)]
+    Warehouse(WarehouseCommand),
     /// Work with Kro ResourceGraphDefinitions offline.
     #[command(subcommand)]
     Graph(GraphCommand),
@@ -121,6 +124,50 @@ pub(crate) struct FreightIdArgs {
     /// A YAML or JSON file with one or more Freight documents.
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub(crate) file: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum WarehouseCommand {
+    /// Discover what each Warehouse's subscriptions find now, and the Freight it would make.
+    Discover(WarehouseDiscoverArgs),
+}
+
+/// Output formats of `warehouse discover`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DiscoverFormat {
+    /// A readable summary.
+    Human,
+    /// One YAML document per Warehouse.
+    Yaml,
+    /// A JSON list, one entry per Warehouse.
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct WarehouseDiscoverArgs {
+    /// Manifest files and folders (Warehouses, credential Secrets, existing Freight).
+    #[arg(short = 'f', long = "file", required = true, value_name = "FILE")]
+    pub(crate) files: Vec<PathBuf>,
+
+    /// Only this Warehouse.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) warehouse: Option<String>,
+
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = DiscoverFormat::Human)]
+    pub(crate) output: DiscoverFormat,
+
+    /// Where git mirrors, the registry metadata cache and previous results live.
+    #[arg(long, env = "GANTRY_DATA_DIR", value_name = "DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+
+    /// Requests per second sent to one registry (Kargo's default is 20; 0 turns the limit off).
+    #[arg(long, value_name = "N", default_value_t = 20.0)]
+    pub(crate) registry_rate_limit: f64,
+
+    /// Namespace of namespaced resources that set none.
+    #[arg(short, long, default_value = "default", env = "GANTRY_NAMESPACE")]
+    pub(crate) namespace: String,
 }
 
 #[derive(Debug, Subcommand)]

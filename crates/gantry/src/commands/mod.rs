@@ -8,12 +8,13 @@ mod semver;
 mod step;
 mod task;
 mod validate;
+mod warehouse;
 
 use std::process::ExitCode;
 
 use crate::cli::{
     Cli, Command, ExprCommand, FreightCommand, GraphCommand, SemverCommand, StepCommand,
-    TaskCommand,
+    TaskCommand, WarehouseCommand,
 };
 
 /// How gantry exits: user-facing failures and internal ones are told apart.
@@ -51,5 +52,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Graph(GraphCommand::Crd(args)) => graph::crd::run(&args, color),
         Command::Graph(GraphCommand::Order(args)) => graph::order::run(&args, color),
         Command::Graph(GraphCommand::Render(args)) => graph::render::run(&args, color),
+        Command::Warehouse(WarehouseCommand::Discover(args)) => {
+            warehouse::discover::run(&args, color)
+        }
     }
 }

@@ -13,6 +13,7 @@ mod select_tags;
 mod semver;
 mod task;
 mod validate;
+mod warehouse;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

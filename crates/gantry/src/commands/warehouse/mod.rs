@@ -1,0 +1,4 @@
+//! `gantry warehouse ...`.
+
+pub(crate) mod discover;
+mod registry;
