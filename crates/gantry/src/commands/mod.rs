@@ -5,6 +5,7 @@ mod freight;
 mod graph;
 mod select_tags;
 mod semver;
+mod serve;
 mod step;
 mod task;
 mod validate;
@@ -50,5 +51,6 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Freight(FreightCommand::Id(args)) => freight::id::run(&args),
         Command::Graph(GraphCommand::Crd(args)) => graph::crd::run(&args, color),
         Command::Graph(GraphCommand::Order(args)) => graph::order::run(&args, color),
+        Command::Serve(args) => serve::run(&args, color),
     }
 }

@@ -1,0 +1,23 @@
+//! The HTTP router: `/healthz` for now; the JSON API under `/api/v1` is built on [`Handle`].
+//!
+//! `GET /healthz` answers `200 {"status":"ok","configGeneration":N}` while the server runs.
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+
+use crate::Handle;
+
+/// The routes of `gantry serve`, bound to a running server.
+pub fn router(handle: Handle) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .with_state(handle)
+}
+
+async fn healthz(State(handle): State<Handle>) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({
+        "status": "ok",
+        "configGeneration": handle.config().generation,
+    }))
+}
