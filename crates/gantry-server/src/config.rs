@@ -12,12 +12,14 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use gantry_api::diagnostic::{Diagnostic, Severity};
 use gantry_api::kargo::{PromotionPolicy, PromotionTaskSpec, Stage, Warehouse};
 use gantry_api::resource::{Object, Resource};
 use gantry_api::{LoadOptions, ResourceSet};
+use gantry_core::credentials::CredentialStore;
 
 /// One Project's resources, as indexes into [`Config::set`]'s resources.
 #[derive(Clone, Debug, Default)]
@@ -36,6 +38,10 @@ pub struct ProjectIndex {
     pub tasks: BTreeMap<String, usize>,
     /// The promotion policies in force (ProjectConfig's, else the legacy Project's).
     pub policies: Vec<PromotionPolicy>,
+    /// The credential Secrets of the Project's namespace.
+    pub credentials: Arc<CredentialStore>,
+    /// Credential Secrets that cannot be used, with why.
+    pub credential_problems: Vec<String>,
 }
 
 /// A loaded, validated config directory.
@@ -178,6 +184,10 @@ fn index(set: &ResourceSet) -> (BTreeMap<String, ProjectIndex>, BTreeMap<String,
             _ => None,
         };
         project.policies = from_config.or(legacy).cloned().unwrap_or_default();
+        let (credentials, problems) =
+            gantry_steps::resources::credentials(set, Some(&project.name));
+        project.credentials = Arc::new(credentials);
+        project.credential_problems = problems.iter().map(ToString::to_string).collect();
     }
     (projects, cluster_tasks)
 }
