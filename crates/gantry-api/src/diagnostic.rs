@@ -117,6 +117,14 @@ checks! {
     UNCLOSED_EXPRESSION = "G0401", "unclosed-expression", Error, "an expression delimiter `${{` or `${%` is never closed";
     EXPRESSION_SYNTAX = "G0402", "expression-syntax", Error, "an expression does not parse";
     UNKNOWN_VARIABLE = "G0403", "unknown-variable", Warning, "an expression reads a variable Kargo does not provide there (it evaluates to nil)";
+    RGD_SCHEMA = "G0501", "rgd-schema", Error, "a ResourceGraphDefinition's schema is invalid (SimpleSchema grammar, kind, version, scope, status fields)";
+    RGD_RESOURCE_ID = "G0502", "rgd-resource-id", Error, "an RGD resource id (or forEach iterator) is reserved, not lowerCamelCase or duplicated";
+    RGD_RESOURCE = "G0503", "rgd-resource", Error, "an RGD resource is malformed (template vs externalRef, object shape, forEach, standalone conditions)";
+    RGD_EXPRESSION = "G0504", "rgd-expression", Error, "an RGD `${...}` expression does not parse or calls a function that does not exist";
+    RGD_UNKNOWN_REFERENCE = "G0505", "rgd-unknown-reference", Error, "an RGD expression reads an identifier that is not schema, a resource id or a variable in scope";
+    RGD_CYCLE = "G0506", "rgd-cycle", Error, "RGD resources depend on themselves or on each other in a cycle";
+    RGD_UNSUPPORTED_FUNCTION = "G0507", "rgd-unsupported-function", Warning, "an RGD expression calls a Kro function gantry cannot evaluate offline";
+    RGD_TYPE_MISMATCH = "G0508", "rgd-type-mismatch", Error, "an RGD expression reads an instance field of the wrong type (a non-string in a string template, a non-boolean includeWhen, a non-list forEach)";
 }
 
 /// Looks a check up by code (`G0301`) or name (`no-project`).

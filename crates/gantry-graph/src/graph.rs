@@ -23,6 +23,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use crate::dag::{Dag, DagError};
+use crate::eval::{CompileErrorKind, Evaluator};
 use crate::expr::{ExprError, Reference, Template, references};
 
 /// CEL's reserved words: no resource id may be one.
@@ -149,6 +150,9 @@ pub enum GraphErrorKind {
     /// A `${` problem inside a string.
     #[error(transparent)]
     Expression(#[from] ExprError),
+    /// An expression that is not valid CEL, or calls a function that does not exist.
+    #[error(transparent)]
+    Cel(#[from] CompileErrorKind),
     /// An `includeWhen`, `readyWhen` or `forEach` entry that is not exactly one `${...}`.
     #[error("{field} entries must be standalone expressions: a single ${{...}} and nothing else")]
     NotStandalone {
@@ -215,9 +219,66 @@ pub enum GraphErrorKind {
     /// Resources that depend on each other in a circle.
     #[error("graph contains a cycle: {}", .0.join(" -> "))]
     Cycle(Vec<String>),
+    /// An expression whose type is known statically (a plain path into the instance spec) and
+    /// wrong for where it is. Kro's message.
+    #[error(
+        "type mismatch in resource {resource:?} at path {path:?}: expression {expression:?} returns type {found:?} but expected {expected:?}"
+    )]
+    TypeMismatch {
+        /// The resource.
+        resource: String,
+        /// The field, from the RGD's root.
+        path: String,
+        /// The CEL source.
+        expression: String,
+        /// Its type.
+        found: String,
+        /// The type needed there.
+        expected: String,
+    },
+    /// A template label or annotation under a prefix Kro owns.
+    #[error(
+        "{field} key {key:?} uses a prefix Kro owns (kro.run/, internal.kro.run/): Kro sets those keys itself"
+    )]
+    ReservedMetadataKey {
+        /// `labels` or `annotations`.
+        field: &'static str,
+        /// The key.
+        key: String,
+    },
     /// A status leaf that is not a string with an expression.
     #[error("status fields without expressions are not supported")]
     StatusWithoutExpression,
+}
+
+impl GraphErrorKind {
+    /// Whether this is only a warning: the RGD is valid for Kro, but gantry cannot evaluate
+    /// all of it offline (a function of Kro's environment that gantry lacks).
+    pub fn is_warning(&self) -> bool {
+        matches!(
+            self,
+            GraphErrorKind::Cel(CompileErrorKind::UnsupportedFunction(_))
+        )
+    }
+}
+
+/// `path` (from the RGD's root) relative to its resource: `spec.resources[2].template.data.x`
+/// is `data.x`, `spec.resources[2].includeWhen[0]` is `includeWhen[0]`, as Kro's messages say.
+pub fn resource_relative(path: &FieldPath) -> String {
+    use gantry_api::path::Segment;
+    let segments = match path.0.as_slice() {
+        [
+            Segment::Key(spec),
+            Segment::Key(resources),
+            Segment::Index(_),
+            rest @ ..,
+        ] if spec == "spec" && resources == "resources" => match rest {
+            [Segment::Key(template), inner @ ..] if template == "template" => inner,
+            other => other,
+        },
+        all => all,
+    };
+    FieldPath(segments.to_vec()).to_string()
 }
 
 /// Whether a node is created from a template or only read.
@@ -290,13 +351,20 @@ pub struct Graph {
     pub nodes: Vec<Node>,
     /// Status fields with their expressions (`spec.schema.status`).
     pub status: Vec<Field>,
+    /// Problems that do not make the graph invalid (see [`GraphErrorKind::is_warning`]).
+    pub warnings: Vec<GraphError>,
     dag: Dag,
 }
 
 impl Graph {
-    /// Builds and checks the graph of `rgd`; every problem found is returned.
+    /// Builds and checks the graph of `rgd`; every problem found is returned (warnings
+    /// included, when there are errors).
     pub fn build(rgd: &ResourceGraphDefinition) -> Result<Graph, Vec<GraphError>> {
-        Builder::default().build(rgd)
+        Builder {
+            errors: Vec::new(),
+            evaluator: Evaluator::new(),
+        }
+        .build(rgd)
     }
 
     /// The node with this id.
@@ -333,9 +401,9 @@ fn lower_camel() -> Regex {
     Regex::new(r"^[a-z][a-zA-Z0-9]*$").expect("the pattern is valid")
 }
 
-#[derive(Default)]
 struct Builder {
     errors: Vec<GraphError>,
+    evaluator: Evaluator,
 }
 
 /// Which identifiers an expression may read.
@@ -462,8 +530,13 @@ impl Builder {
                 .map(str::to_owned)
                 .collect();
         }
-        if self.errors.is_empty() {
-            Ok(Graph { nodes, status, dag })
+        if self.errors.iter().all(|error| error.kind.is_warning()) {
+            Ok(Graph {
+                nodes,
+                status,
+                warnings: self.errors,
+                dag,
+            })
         } else {
             Err(self.errors)
         }
@@ -537,6 +610,29 @@ impl Builder {
                     None,
                     GraphErrorKind::ExternalRefTarget,
                 );
+            }
+        }
+        if kind == NodeKind::Template {
+            for field in ["labels", "annotations"] {
+                let Some(entries) = object
+                    .get("metadata")
+                    .and_then(|m| m.get(field))
+                    .and_then(Value::as_object)
+                else {
+                    continue;
+                };
+                for key in entries.keys() {
+                    if key.starts_with("kro.run/") || key.starts_with("internal.kro.run/") {
+                        self.error(
+                            &object_path.key("metadata").key(field).key(key),
+                            None,
+                            GraphErrorKind::ReservedMetadataKey {
+                                field,
+                                key: key.clone(),
+                            },
+                        );
+                    }
+                }
             }
         }
         let mut fields = Vec::new();
@@ -632,6 +728,18 @@ impl Builder {
     fn parse(&mut self, text: &str, path: &FieldPath) -> Option<Field> {
         match Template::parse(text) {
             Ok(template) => {
+                for expression in template.expressions() {
+                    if let Err(errors) = self.evaluator.compile(&expression.source) {
+                        for error in errors {
+                            let start = expression.inner.start;
+                            self.error(
+                                path,
+                                Some(error.span.start + start..error.span.end + start),
+                                error.kind.into(),
+                            );
+                        }
+                    }
+                }
                 let references = template
                     .expressions()
                     .flat_map(|expression| {
@@ -953,13 +1061,15 @@ mod tests {
                 {"id": "a"},
                 {"id": "b", "template": {"kind": "ConfigMap"}},
                 {"id": "c", "externalRef": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}}},
-                {"id": "d", "template": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}},
+                {"id": "d", "template": {"apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"labels": {"kro.run/owned": "x", "app": "y"}}},
                  "includeWhen": ["x-${schema.spec.on}"], "readyWhen": ["${schema.spec.name == 'x'}"]},
             ])),
             [
                 "spec.resources[0] None: exactly one of template or externalRef must be provided",
                 "spec.resources[1].template None: resource b is not a valid Kubernetes object: apiVersion field not found",
                 "spec.resources[2].externalRef.metadata None: externalRef metadata must set exactly one of name or selector",
+                "spec.resources[3].template.metadata.labels[\"kro.run/owned\"] None: labels key \"kro.run/owned\" uses a prefix Kro owns (kro.run/, internal.kro.run/): Kro sets those keys itself",
                 "spec.resources[3].includeWhen[0] Some(0..19): includeWhen entries must be standalone expressions: a single ${...} and nothing else",
                 "spec.resources[3].readyWhen[0] Some(2..18): readyWhen expressions may only reference the resource itself (d), found schema",
             ]

@@ -8,22 +8,30 @@
 //!  RGD ──► schema::compile (SimpleSchema → OpenAPI) ──► crd::generate (the CRD)
 //!   │
 //!   └──► expr (${...} extraction, identifiers read) ──► graph::Graph::build
-//!                                                        (checks, DAG, apply/delete order)
+//!        eval (CEL: compile, unknown functions)          (checks, DAG, apply/delete order)
+//!                                                              │
+//!  instance ─────────────────────────────────────────► render::render (ordered manifests,
+//!                                                        pending fields, skipped resources)
 //! ```
 //!
 //! Where to start: [`graph::Graph::build`] for the checks and the orders, [`crd::generate`]
-//! for the CRD, [`schema::compile`] and [`schema::validate()`] for SimpleSchema. Every error
-//! carries the [`FieldPath`] of the offending field from the RGD's root (and, for
-//! expressions, the byte range inside that string), so callers holding the YAML tree can
-//! report `file:line:col`.
+//! for the CRD, [`render::render`] for instances, [`eval::Evaluator`] for CEL,
+//! [`schema::compile`] and [`schema::validate()`] for SimpleSchema, [`lint::check`] for
+//! `gantry validate`. Every error carries the [`FieldPath`] of the offending field from the
+//! RGD's root (and, for expressions, the byte range inside that string), so callers holding
+//! the YAML tree can report `file:line:col` ([`locate`]).
 //!
-//! Not here yet: evaluating CEL (and so rendering instances), type-checking expressions
-//! against resource schemas. This crate does no I/O.
+//! Not here: type-checking expressions against resource schemas (Kro asks the cluster for
+//! them), evaluating `readyWhen` and the instance status (they need observed state). This
+//! crate does no I/O.
 
 pub mod crd;
 pub mod dag;
+pub mod eval;
 pub mod expr;
 pub mod graph;
+pub mod lint;
+pub mod render;
 pub mod schema;
 
 use std::ops::Range;
@@ -35,8 +43,8 @@ use gantry_api::path::FieldPath;
 pub use graph::{Graph, GraphError, GraphErrorKind};
 pub use schema::{SchemaError, SchemaErrorKind};
 
-/// Any problem with an RGD.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+/// Any problem with an RGD (or with rendering one of its instances).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum Error {
     /// The SimpleSchema does not compile.
     #[error(transparent)]
@@ -44,6 +52,12 @@ pub enum Error {
     /// The resources do not form a valid graph.
     #[error(transparent)]
     Graph(#[from] GraphError),
+    /// An instance could not be rendered (at an RGD field).
+    #[error(transparent)]
+    Render(#[from] render::RenderError),
+    /// The instance itself is wrong (the path is inside the instance, not the RGD).
+    #[error(transparent)]
+    Instance(#[from] render::InstanceError),
 }
 
 impl Error {
@@ -52,14 +66,22 @@ impl Error {
         match self {
             Error::Schema(error) => &error.path,
             Error::Graph(error) => &error.path,
+            Error::Render(error) => &error.path,
+            Error::Instance(error) => &error.path,
         }
+    }
+
+    /// Whether the path is inside the instance rather than the RGD.
+    pub fn in_instance(&self) -> bool {
+        matches!(self, Error::Instance(_))
     }
 
     /// For expressions: the byte range inside the field's string value.
     pub fn span(&self) -> Option<Range<usize>> {
         match self {
-            Error::Schema(_) => None,
+            Error::Schema(_) | Error::Instance(_) => None,
             Error::Graph(error) => error.span.clone(),
+            Error::Render(error) => error.span.clone(),
         }
     }
 }

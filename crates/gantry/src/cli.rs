@@ -162,6 +162,44 @@ pub(crate) enum GraphCommand {
     Crd(GraphCrdArgs),
     /// Print an RGD's resources in apply order, and the deletion layers.
     Order(GraphOrderArgs),
+    /// Render an instance of an RGD into the manifests Kro would apply, in apply order.
+    Render(GraphRenderArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct GraphRenderArgs {
+    /// The file holding the ResourceGraphDefinition.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) rgd: PathBuf,
+
+    /// The file holding the instance (e.g. a WebApplication).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) instance: PathBuf,
+
+    /// Which RGD, when the file holds several.
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+
+    /// Namespace of an instance that sets none.
+    #[arg(short = 'n', long, default_value = "default")]
+    pub(crate) namespace: String,
+
+    /// Kro version for the `kro.run/kro-version` label (left out without it).
+    #[arg(long, value_name = "VERSION")]
+    pub(crate) kro_version: Option<String>,
+
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = ManifestFormat::Yaml)]
+    pub(crate) output: ManifestFormat,
+}
+
+/// How manifests are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ManifestFormat {
+    /// Multi-document YAML.
+    Yaml,
+    /// A JSON list of objects.
+    Json,
 }
 
 #[derive(Debug, clap::Args)]

@@ -14,6 +14,8 @@ use gantry_api::kro::ResourceGraphDefinition;
 use gantry_api::{LoadOptions, Object, Resource, ResourceSet};
 use gantry_graph::{Error, Graph, crd};
 
+mod render;
+
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/fixtures/graph")
@@ -159,9 +161,32 @@ fn a_bad_simple_schema_type_is_reported_at_the_field() {
     );
 }
 
+#[test]
+fn an_unknown_function_is_reported_at_its_name_and_unsupported_ones_are_warnings() {
+    assert_eq!(
+        errors("errors/unknown-function.yaml"),
+        [
+            "19:34 `toUpper`: undeclared reference to 'toUpper': no such function",
+            "20:17 `quantity`: function 'quantity' is part of Kro's CEL environment but gantry cannot evaluate it offline",
+            "20:33 `asInteger`: function 'asInteger' is part of Kro's CEL environment but gantry cannot evaluate it offline",
+        ]
+    );
+}
+
+#[test]
+fn a_reserved_id_is_reported_at_the_id() {
+    assert_eq!(
+        errors("errors/reserved-id.yaml"),
+        ["18:9 `instance`: naming convention violation: id instance is a reserved keyword in KRO"]
+    );
+}
+
 mod properties {
+    use gantry_api::kro::ResourceGraphDefinition;
     use gantry_api::path::FieldPath;
+    use gantry_graph::eval::Evaluator;
     use gantry_graph::expr::{Template, references};
+    use gantry_graph::render::{RenderOptions, render};
     use gantry_graph::schema::{Compiler, markers, types::TypeExpr};
     use proptest::prelude::*;
 
@@ -211,6 +236,79 @@ mod properties {
         prop::collection::vec(pieces, 0..20).prop_map(|parts| parts.concat())
     }
 
+    fn cel_text() -> impl Strategy<Value = String> {
+        let pieces = prop::sample::select(vec![
+            "schema",
+            ".",
+            ".?",
+            "spec",
+            "name",
+            "n",
+            "list",
+            "map",
+            "x",
+            "(",
+            ")",
+            "[",
+            "]",
+            "{",
+            "}",
+            ",",
+            ":",
+            " ",
+            "+",
+            "-",
+            "*",
+            "/",
+            "%",
+            "==",
+            "!",
+            "&&",
+            "||",
+            "?",
+            "1",
+            "2.5",
+            "'s'",
+            "\"t\"",
+            "b'y'",
+            "null",
+            "true",
+            "size",
+            "string",
+            "int",
+            "orValue",
+            "all",
+            "exists",
+            "map",
+            "filter",
+            "cel.bind",
+            "transformList",
+            "transformMap",
+            "existsOne",
+            "k",
+            "v",
+            "omit()",
+            "json.marshal",
+            "json.unmarshal",
+            "hash.md5",
+            "random.seededString",
+            "lists.setAtIndex",
+            "merge",
+            "sum",
+            "max",
+            "join",
+            "split",
+            "format",
+            "base64.encode",
+            "findAll",
+            "sortBy",
+            "optMap",
+            "1u",
+            "-9223372036854775808",
+        ]);
+        prop::collection::vec(pieces, 0..16).prop_map(|parts| parts.concat())
+    }
+
     proptest! {
         #[test]
         fn simple_schema_strings_never_panic(text in schema_text(), any in ".{0,40}") {
@@ -219,6 +317,53 @@ mod properties {
             let _ = compiler.compile_field(&any, &FieldPath::root());
             let _ = markers::parse(&any);
             let _ = TypeExpr::parse(&any);
+        }
+
+        #[test]
+        fn arbitrary_expressions_compile_and_evaluate_without_panicking(
+            text in cel_text(),
+            any in ".{0,40}",
+        ) {
+            let evaluator = Evaluator::new();
+            let variables = serde_json::json!({
+                "schema": {"spec": {"name": "web", "n": 3, "list": [1, 2], "map": {"a": "b"}}},
+                "x": [1, "two", 3.5, null, {"k": true}],
+            });
+            let variables = variables.as_object().unwrap();
+            for input in [&text, &any] {
+                if let Ok(program) = evaluator.compile(input) {
+                    let _ = evaluator.evaluate_json(&program, variables);
+                }
+            }
+        }
+
+        #[test]
+        fn arbitrary_schemas_and_templates_render_without_panicking(
+            field in schema_text(),
+            expression in cel_text(),
+            template in expression_text(),
+        ) {
+            let rgd: ResourceGraphDefinition = serde_json::from_value(serde_json::json!({
+                "apiVersion": "kro.run/v1alpha1",
+                "kind": "ResourceGraphDefinition",
+                "metadata": {"name": "p"},
+                "spec": {
+                    "schema": {"apiVersion": "v1alpha1", "kind": "Prop",
+                        "spec": {"field": field, "name": "string | default=x"}},
+                    "resources": [
+                        {"id": "first", "template": {"apiVersion": "v1", "kind": "ConfigMap",
+                            "metadata": {"name": "${schema.spec.name}"},
+                            "data": {"a": format!("${{{expression}}}"), "b": template}}},
+                        {"id": "second", "template": {"apiVersion": "v1", "kind": "ConfigMap",
+                            "metadata": {"name": "two"},
+                            "data": {"c": format!("${{first.{expression}}}")}}}
+                    ]
+                }
+            }))
+            .unwrap();
+            let instance = serde_json::json!({"apiVersion": "kro.run/v1alpha1", "kind": "Prop",
+                "metadata": {"name": "p"}, "spec": {"field": expression}});
+            let _ = render(&rgd, &instance, &RenderOptions::default());
         }
 
         #[test]

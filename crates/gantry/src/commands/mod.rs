@@ -51,6 +51,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Freight(FreightCommand::Id(args)) => freight::id::run(&args),
         Command::Graph(GraphCommand::Crd(args)) => graph::crd::run(&args, color),
         Command::Graph(GraphCommand::Order(args)) => graph::order::run(&args, color),
+        Command::Graph(GraphCommand::Render(args)) => graph::render::run(&args, color),
         Command::Serve(args) => serve::run(&args, color),
     }
 }

@@ -33,7 +33,9 @@ pub(crate) fn run(args: &ValidateArgs, color: bool) -> anyhow::Result<ExitStatus
         default_namespace: args.namespace.clone(),
     };
     let set = ResourceSet::load_paths(&args.paths, options);
-    let report = lint::validate(&set);
+    let mut report = lint::validate(&set);
+    report.diagnostics.extend(gantry_graph::lint::check(&set));
+    gantry_api::diagnostic::sort_and_dedup(&mut report.diagnostics);
     match args.format {
         Format::Json => {
             let list = output::json(&report.diagnostics);

@@ -2,6 +2,7 @@
 
 pub(crate) mod crd;
 pub(crate) mod order;
+pub(crate) mod render;
 
 use std::io::Write;
 use std::path::Path;
