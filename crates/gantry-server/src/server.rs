@@ -70,13 +70,18 @@ pub enum StartError {
     Join(#[source] tokio::task::JoinError),
 }
 
-/// A running server. Dropping it without [`Server::shutdown`] stops nothing until the runtime
-/// ends.
+/// A running server. Dropping it asks the loops to stop, like [`Server::shutdown`], without
+/// waiting for them; the data directory stays locked until they have ended.
 pub struct Server {
     handle: Handle,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
-    _lock: DataDirLock,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
 }
 
 impl std::fmt::Debug for Server {
@@ -135,12 +140,15 @@ impl Server {
             commands_rx,
             stopped,
         );
-        let controller = tokio::spawn(controller.run());
+        let controller = tokio::spawn(async move {
+            controller.run().await;
+            // The loops have ended: another server may take the data directory now.
+            drop(lock);
+        });
         Ok(Self {
             handle,
             stop,
             tasks: vec![watcher, controller],
-            _lock: lock,
         })
     }
 
@@ -151,10 +159,10 @@ impl Server {
 
     /// Stops taking work, lets a running step finish and persists it, and waits for every loop
     /// to end. Running Promotions stay `Running` in the store and resume on the next start.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         tracing::info!("shutting down");
         let _ = self.stop.send(true);
-        for task in self.tasks {
+        for task in std::mem::take(&mut self.tasks) {
             if let Err(error) = task.await {
                 tracing::error!(
                     error = &error as &dyn std::error::Error,

@@ -37,8 +37,24 @@ pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
     gantry_test::git(dir, args).unwrap()
 }
 
+/// Logs of the server under test, when `GANTRY_LOG` asks for them (`GANTRY_LOG=debug cargo
+/// test -- --nocapture`).
+fn init_logging() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("GANTRY_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_test_writer()
+                .with_ansi(false)
+                .try_init();
+        }
+    });
+}
+
 impl Fixture {
     pub(crate) fn new() -> Self {
+        init_logging();
         let server = GitServer::start(USER, PASSWORD).unwrap();
         server
             .seed_repo("app", &[("src/main.txt", "version 1\n")])
@@ -228,160 +244,4 @@ pub(crate) fn newest_freight(handle: &Handle) -> Option<gantry_store::FreightRec
         .next()
 }
 
-const PIPELINE: &str = r#"apiVersion: kargo.akuity.io/v1alpha1
-kind: Project
-metadata:
-  name: shop
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: ProjectConfig
-metadata:
-  name: shop
-  namespace: shop
-spec:
-  promotionPolicies:
-    - stageSelector:
-        name: develop
-      autoPromotionEnabled: true
----
-apiVersion: v1
-kind: Secret
-metadata:
-  name: git-credentials
-  namespace: shop
-  labels:
-    kargo.akuity.io/cred-type: git
-stringData:
-  repoURL: ^http://127\.0\.0\.1:PORT/
-  repoURLIsRegex: "true"
-  username: USER
-  password: PASSWORD
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Warehouse
-metadata:
-  name: app
-  namespace: shop
-spec:
-  interval: 1s
-  subscriptions:
-    - git:
-        repoURL: APP_URL
-        branch: main
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: PromotionTask
-metadata:
-  name: promote-commit
-  namespace: shop
-spec:
-  vars:
-    - name: gitopsRepo
-      value: GITOPS_URL
-    - name: appRepo
-      value: APP_URL
-    - name: instancePath
-  steps:
-    - uses: git-clone
-      config:
-        repoURL: ${{ vars.gitopsRepo }}
-        checkout:
-          - branch: main
-            path: ./repo
-    - uses: yaml-update
-      as: update-image
-      config:
-        path: ./repo/${{ vars.instancePath }}
-        updates:
-          - key: spec.values.deployment.tag
-            value: ${{ quote(commitFrom(vars.appRepo).ID) }}
-    - uses: git-commit
-      as: commit
-      config:
-        path: ./repo
-        message: ${{ task.outputs['update-image'].commitMessage }}
-    - uses: git-push
-      config:
-        path: ./repo
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata:
-  name: develop
-  namespace: shop
-spec:
-  requestedFreight:
-    - origin:
-        kind: Warehouse
-        name: app
-      sources:
-        direct: true
-  promotionTemplate:
-    spec:
-      steps:
-        - task:
-            name: promote-commit
-          vars:
-            - name: instancePath
-              value: develop/frontend/instance.yaml
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata:
-  name: production
-  namespace: shop
-spec:
-  requestedFreight:
-    - origin:
-        kind: Warehouse
-        name: app
-      sources:
-        stages:
-          - develop
-  promotionTemplate:
-    spec:
-      vars:
-        - name: path
-          value: production/frontend/instance.yaml
-      steps:
-        - uses: git-clone
-          config:
-            repoURL: GITOPS_URL
-            checkout:
-              - branch: main
-                path: ./repo
-        - uses: yaml-update
-          as: update
-          config:
-            path: ./repo/${{ vars.path }}
-            updates:
-              - key: spec.values.deployment.tag
-                value: ${{ quote(commitFrom("APP_URL").ID) }}
-        - uses: git-commit
-          as: commit
-          config:
-            path: ./repo
-            message: ${{ outputs.update.commitMessage }}
-        - uses: http
-          as: gate
-          config:
-            url: http://127.0.0.1:GATE/ready
-            timeout: 60s
-        - uses: git-push
-          config:
-            path: ./repo
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata:
-  name: approved
-  namespace: shop
-spec:
-  requestedFreight:
-    - origin:
-        kind: Warehouse
-        name: app
-      sources:
-        stages:
-          - develop
-"#;
+const PIPELINE: &str = include_str!("../../../../tests/fixtures/serve/pipeline.yaml");

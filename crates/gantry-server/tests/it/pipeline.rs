@@ -274,8 +274,10 @@ async fn an_invalid_config_edit_keeps_the_old_config_running() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn polling_finds_a_push_within_the_minimum_interval() {
+async fn polling_finds_a_push_on_the_warehouse_interval_floored_by_the_server() {
     let fixture = Fixture::new();
+    // The Warehouse asks for 100ms; the server's floor makes it 200ms.
+    fixture.write_config(&fixture.pipeline().replace("interval: 1s", "interval: 0.1s"));
     let mut options = fixture.options();
     options.min_interval = Duration::from_millis(200);
     let server = fixture.start_with(options).await;

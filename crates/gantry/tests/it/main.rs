@@ -11,6 +11,7 @@ mod freight;
 mod graph;
 mod select_tags;
 mod semver;
+mod serve;
 mod task;
 mod validate;
 
