@@ -1,0 +1,122 @@
+//! Image discovery for one `image` subscription: Kargo's four selection strategies on top of
+//! the client.
+//!
+//! - `SemVer` / `Lexical`: list tags, filter and order them ([`TagSelector::select`]), then
+//!   resolve them one by one, best first, until `discoveryLimit` images match the platform.
+//! - `NewestBuild`: resolve every tag the filter passes, concurrently (at most
+//!   [`ClientOptions::metadata_concurrency`] at once, under the per-host rate limit), order by
+//!   build time (newest first, ties by tag descending), keep `discoveryLimit`.
+//! - `Digest`: resolve the one mutable tag in `constraint`; a missing tag is no result.
+//!
+//! A tag listed but gone by the time it is resolved (HTTP 404) is skipped, where Kargo fails
+//! the discovery. The deprecated `allowTags`/`ignoreTags` fail discovery, as in Kargo.
+//!
+//! [`TagSelector::select`]: gantry_core::selection::TagSelector::select
+//! [`ClientOptions::metadata_concurrency`]: crate::ClientOptions::metadata_concurrency
+
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use gantry_api::kargo::{ImageDiscoveryResult, ImageSubscription};
+use gantry_core::credentials::{CredentialStore, CredentialType};
+use gantry_core::selection::{ImageSelection, newest_first};
+
+use crate::auth::BasicCredentials;
+use crate::client::{RegistryClient, Remote};
+use crate::error::Result;
+use crate::image::TaggedImage;
+use crate::manifest::Platform;
+use crate::reference::Repository;
+
+/// Runs discovery for one image subscription and returns its references, best first.
+///
+/// Credentials come from `credentials` (Secrets labelled `kargo.akuity.io/cred-type: image`
+/// whose `repoURL` matches the subscription's).
+pub async fn discover_images(
+    subscription: &ImageSubscription,
+    subscription_name: Option<&str>,
+    credentials: &CredentialStore,
+    client: &RegistryClient,
+) -> Result<ImageDiscoveryResult> {
+    let selection = ImageSelection::for_subscription(subscription)?;
+    let platform = subscription
+        .platform
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .map(Platform::parse)
+        .transpose()?;
+    let repository = Repository::parse(&subscription.repo_url)?;
+    let remote = Remote::new(repository)
+        .with_credentials(
+            credentials
+                .lookup(CredentialType::Image, &subscription.repo_url)
+                .map(BasicCredentials::from),
+        )
+        .skip_tls_verify(subscription.insecure_skip_tls_verify);
+    let platform = platform.as_ref();
+    let images = match selection {
+        ImageSelection::Tags { selector, limit } => {
+            let tags = client.list_tags(&remote).await?;
+            let mut images = Vec::with_capacity(limit);
+            for tag in selector.select(&tags) {
+                if images.len() >= limit {
+                    break;
+                }
+                if let Some(image) = skip_missing(
+                    client
+                        .image_for_tag(&remote, tag, platform, subscription.cache_by_tag)
+                        .await,
+                )? {
+                    images.push(image);
+                }
+            }
+            images
+        }
+        ImageSelection::NewestBuild { filter, limit } => {
+            let tags = client.list_tags(&remote).await?;
+            let candidates: Vec<&str> = tags
+                .iter()
+                .map(String::as_str)
+                .filter(|tag| filter.matches(tag))
+                .collect();
+            let concurrency = client.options().metadata_concurrency.max(1);
+            let remote = &remote;
+            let found: Vec<Option<TaggedImage>> = stream::iter(candidates)
+                .map(|tag| async move {
+                    skip_missing(
+                        client
+                            .image_for_tag(remote, tag, platform, subscription.cache_by_tag)
+                            .await,
+                    )
+                })
+                .buffer_unordered(concurrency)
+                .try_collect()
+                .await?;
+            let mut images: Vec<TaggedImage> = found.into_iter().flatten().collect();
+            newest_first(&mut images, |image| (image.tag.as_str(), image.created));
+            images.truncate(limit);
+            images
+        }
+        ImageSelection::Digest { tag } => {
+            // the tag is mutable by definition: never trust a cached digest for it
+            skip_missing(client.image_for_tag(&remote, &tag, platform, false).await)?
+                .into_iter()
+                .collect()
+        }
+    };
+    Ok(ImageDiscoveryResult {
+        repo_url: subscription.repo_url.clone(),
+        platform: subscription.platform.clone().filter(|p| !p.is_empty()),
+        subscription_name: subscription_name.map(str::to_owned),
+        references: images
+            .into_iter()
+            .map(TaggedImage::into_reference)
+            .collect(),
+    })
+}
+
+/// A tag that is not there (any more) is no image rather than an error.
+fn skip_missing(result: Result<Option<TaggedImage>>) -> Result<Option<TaggedImage>> {
+    match result {
+        Err(error) if error.is_not_found() => Ok(None),
+        other => other,
+    }
+}
