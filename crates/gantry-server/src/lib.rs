@@ -41,8 +41,7 @@
 //! Errors of commands are [`ApiError`]s: a kind that maps to an HTTP status, and a message for
 //! people.
 //!
-//! Not here: webhooks, metrics, the `/api/v1` routes, the CLI client; image and chart discovery
-//! (they plug in behind the discovery trait of the controller once the registry client exists).
+//! Not here: webhooks, metrics, the `/api/v1` routes, the CLI client.
 
 pub mod config;
 pub(crate) mod controller;

@@ -65,6 +65,9 @@ pub enum StartError {
     /// The git adapter could not be set up.
     #[error("failed to set up git in the data directory")]
     Git(#[source] gantry_git::GitError),
+    /// The registry client or its metadata cache could not be set up.
+    #[error("failed to set up the registry client")]
+    Registry(#[source] gantry_registry::RegistryError),
     /// A blocking task failed.
     #[error("failed to open the data directory")]
     Join(#[source] tokio::task::JoinError),
@@ -108,6 +111,13 @@ impl Server {
             .map_err(StartError::Store)?;
         let git = gantry_git::Git::new(gantry_git::GitOptions::new(options.data_dir.clone()))
             .map_err(StartError::Git)?;
+        let cache = gantry_registry::FileCache::open(options.data_dir.join("registry-cache"))
+            .map_err(StartError::Registry)?;
+        let registry = gantry_registry::RegistryClient::with_cache(
+            gantry_registry::ClientOptions::default(),
+            Arc::new(cache),
+        )
+        .map_err(StartError::Registry)?;
         config.generation = config.generation.max(1);
         let (config_tx, config_rx) = watch::channel(Arc::new(config));
         let (commands_tx, commands_rx) = mpsc::channel(64);
@@ -135,6 +145,7 @@ impl Server {
             options,
             store,
             git,
+            registry,
             config_rx,
             changes,
             commands_rx,

@@ -4,8 +4,8 @@
 //! ```text
 //!  warehouse::run ──for each subscription──► Discoverers::get(type) ──► Discover::discover
 //!                                              git   ► gantry_git::Git::discover (blocking pool)
-//!                                              image ► not supported yet (registry client)
-//!                                              chart ► not supported yet
+//!                                              image ► gantry_registry::discover_images (async)
+//!                                              chart ► gantry_registry::discover_charts (async)
 //! ```
 
 use std::future::Future;
@@ -27,10 +27,8 @@ pub(crate) enum Found {
     /// A git subscription's commits.
     Git(GitDiscoveryResult),
     /// An image subscription's references.
-    #[expect(dead_code, reason = "filled in when the registry client lands")]
     Image(ImageDiscoveryResult),
     /// A chart subscription's versions.
-    #[expect(dead_code, reason = "filled in when the registry client lands")]
     Chart(ChartDiscoveryResult),
 }
 
@@ -60,13 +58,15 @@ pub(crate) struct Discoverers {
 }
 
 impl Discoverers {
-    /// Git through the cached mirrors; images and charts not yet.
-    pub(crate) fn new(git: gantry_git::Git) -> Self {
+    /// Git through the cached mirrors, images and charts through the registry client.
+    pub(crate) fn new(git: gantry_git::Git, registry: gantry_registry::RegistryClient) -> Self {
         Self {
             all: vec![
                 Arc::new(GitDiscoverer { git }),
-                Arc::new(Unsupported("image")),
-                Arc::new(Unsupported("chart")),
+                Arc::new(ImageDiscoverer {
+                    client: registry.clone(),
+                }),
+                Arc::new(ChartDiscoverer { client: registry }),
             ],
         }
     }
@@ -139,20 +139,67 @@ impl Discover for GitDiscoverer {
     }
 }
 
-/// A subscription type gantry serve cannot discover yet.
-struct Unsupported(&'static str);
+/// Image subscriptions: [`gantry_registry::discover_images`].
+struct ImageDiscoverer {
+    client: gantry_registry::RegistryClient,
+}
 
-impl Discover for Unsupported {
+impl Discover for ImageDiscoverer {
     fn kind(&self) -> &'static str {
-        self.0
+        "image"
     }
 
-    fn discover(&self, _request: Request) -> BoxFuture<Result<Found, String>> {
-        let kind = self.0;
+    fn discover(&self, request: Request) -> BoxFuture<Result<Found, String>> {
+        let Some(subscription) = request.subscription.image.clone() else {
+            return Box::pin(async { Err("not an image subscription".to_owned()) });
+        };
+        Box::pin(discover_images(
+            subscription,
+            request.subscription.name,
+            request.credentials,
+            self.client.clone(),
+        ))
+    }
+}
+
+/// Owns its inputs, so that the future is `Send` without borrowing across the box.
+async fn discover_images(
+    subscription: gantry_api::kargo::ImageSubscription,
+    name: Option<String>,
+    credentials: Arc<CredentialStore>,
+    client: gantry_registry::RegistryClient,
+) -> Result<Found, String> {
+    gantry_registry::discover_images(&subscription, name.as_deref(), &credentials, &client)
+        .await
+        .map(Found::Image)
+        .map_err(|error| chain(&error))
+}
+
+/// Chart subscriptions: [`gantry_registry::discover_charts`].
+struct ChartDiscoverer {
+    client: gantry_registry::RegistryClient,
+}
+
+impl Discover for ChartDiscoverer {
+    fn kind(&self) -> &'static str {
+        "chart"
+    }
+
+    fn discover(&self, request: Request) -> BoxFuture<Result<Found, String>> {
+        let client = self.client.clone();
         Box::pin(async move {
-            Err(format!(
-                "{kind} subscriptions are not supported by gantry serve yet"
-            ))
+            let Some(subscription) = &request.subscription.chart else {
+                return Err("not a chart subscription".to_owned());
+            };
+            gantry_registry::discover_charts(
+                subscription,
+                request.subscription.name.as_deref(),
+                &request.credentials,
+                &client,
+            )
+            .await
+            .map(Found::Chart)
+            .map_err(|error| chain(&error))
         })
     }
 }

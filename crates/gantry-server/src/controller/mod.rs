@@ -152,17 +152,22 @@ pub(crate) struct Controller {
 }
 
 impl Controller {
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the wiring of one task, called once"
+    )]
     pub(crate) fn new(
         options: ServerOptions,
         store: Store,
         git: gantry_git::Git,
+        registry: gantry_registry::RegistryClient,
         config: watch::Receiver<Arc<Config>>,
         changes: broadcast::Sender<Change>,
         commands: mpsc::Receiver<Command>,
         stopped: watch::Receiver<bool>,
     ) -> Self {
         let (internal_tx, internal) = mpsc::unbounded_channel();
-        let discoverers = Discoverers::new(git.clone());
+        let discoverers = Discoverers::new(git.clone(), registry);
         let context = Arc::new(Context {
             options,
             store,
