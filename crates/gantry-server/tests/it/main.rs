@@ -10,6 +10,7 @@
 )]
 
 mod fixture;
+mod images;
 mod pipeline;
 
 /// Every test may take this long to see an outcome before it fails.
