@@ -12,6 +12,7 @@
 mod fixture;
 mod images;
 mod pipeline;
+mod stages;
 
 /// Every test may take this long to see an outcome before it fails.
 pub(crate) const PATIENCE: std::time::Duration = std::time::Duration::from_mins(1);
