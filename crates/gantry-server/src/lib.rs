@@ -38,6 +38,9 @@
 //!   A slow subscriber may miss changes (`RecvError::Lagged`): it should then re-read what it
 //!   shows.
 //!
+//! - **Explanations** of a Stage (`gantry explain stage`) come from [`explain::explain_stage`]
+//!   (blocking), which asks the controller's own rules of the stored state.
+//!
 //! Errors of commands are [`ApiError`]s: a kind that maps to an HTTP status, and a message for
 //! people.
 //!
@@ -45,6 +48,7 @@
 
 pub mod config;
 pub(crate) mod controller;
+pub mod explain;
 pub mod http;
 mod lock;
 mod server;

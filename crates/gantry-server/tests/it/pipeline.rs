@@ -11,6 +11,19 @@ use crate::fixture::{
     Fixture, PASSWORD, current_freight, eventually, git, newest_freight, promotions, verified_in,
 };
 
+/// `explain_stage` on the blocking pool.
+async fn explain_stage(
+    handle: &gantry_server::Handle,
+    stage: &str,
+) -> gantry_server::explain::StageExplanation {
+    let (handle, stage) = (handle.clone(), stage.to_owned());
+    tokio::task::spawn_blocking(move || {
+        gantry_server::explain::explain_stage(&handle, "shop", &stage).unwrap()
+    })
+    .await
+    .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commit_flows_to_develop_by_itself_and_to_production_by_command_across_a_restart() {
     let fixture = Fixture::new();
@@ -42,6 +55,21 @@ async fn a_commit_flows_to_develop_by_itself_and_to_production_by_command_across
     .await;
     assert!(promotions(&handle, "production").is_empty());
     assert_eq!(current_freight(&handle, "production"), None);
+    let explained = explain_stage(&handle, "production").await;
+    assert!(!explained.auto_promotion);
+    assert_eq!(
+        explained.origins[0].reason,
+        "auto-promotion is off: no promotion policy of the project matches this stage"
+    );
+    let explained = explain_stage(&handle, "develop").await;
+    assert!(explained.auto_promotion);
+    assert_eq!(explained.verification.as_deref(), Some("Successful"));
+    assert!(
+        explained.origins[0]
+            .reason
+            .starts_with("the newest available freight"),
+        "{explained:?}"
+    );
     // Every store write was announced, with the event it logged.
     let mut seen = Vec::new();
     while let Ok(change) = changes.try_recv() {
@@ -197,6 +225,12 @@ async fn a_rejected_push_fails_the_promotion_keeps_the_stage_and_is_not_retried(
     handle.reload_config().await.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(promotions(&handle, "develop").len(), 2);
+    let explained = explain_stage(&handle, "develop").await;
+    let reason = &explained.origins[0].reason;
+    assert!(
+        reason.contains("ended Failed") && reason.contains("not retried automatically"),
+        "{reason}"
+    );
 
     // The second Freight never got verified in develop, so production cannot take it.
     let refused = handle
