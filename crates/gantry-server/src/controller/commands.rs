@@ -123,19 +123,62 @@ impl Controller {
             return;
         }
         tracing::info!(project, promotion = name, actor, "abort requested");
+        // A pending Promotion ends here and now (unless its worker started it meanwhile: the
+        // store serialises the two).
+        let context = Arc::clone(&self.context);
+        let (p, n, a) = (project.clone(), name.clone(), actor.clone());
+        let now =
+            tokio::task::spawn_blocking(move || promotion::abort_if_pending(&context, &p, &n, &a))
+                .await;
+        match now {
+            Ok(Ok(true)) => {
+                let _ = reply.send(Ok(()));
+                self.dirty.insert(project);
+                return;
+            }
+            Ok(Ok(false)) => {}
+            Ok(Err(error)) => {
+                let _ = reply.send(Err(ApiError::internal(&error)));
+                return;
+            }
+            Err(error) => {
+                let _ = reply.send(Err(ApiError::internal(&error)));
+                return;
+            }
+        }
+        // Running: its worker ends it after the step in progress and answers.
+        let key = (project.clone(), name.clone());
         self.context
             .aborts()
-            .entry((project.clone(), name.clone()))
+            .entry(key.clone())
             .or_insert_with(|| AbortRequest {
                 actor,
                 replies: Vec::new(),
             })
             .replies
             .push(reply);
-        let key = (project.clone(), record.stage.clone());
+        // The worker answers waiters after the end is committed; if it ended before this abort
+        // was registered, nobody would: look again.
+        let store = self.context.store.clone();
+        let (p, n) = (project.clone(), name.clone());
+        if let Ok(Ok(Some(record))) =
+            tokio::task::spawn_blocking(move || store.promotion(&p, &n)).await
+            && record.status.phase.is_terminal()
+        {
+            if let Some(abort) = self.context.aborts().remove(&key) {
+                for reply in abort.replies {
+                    let _ = reply.send(Err(ApiError::conflict(format!(
+                        "promotion {name} ended {} before the abort took effect",
+                        record.status.phase
+                    ))));
+                }
+            }
+            return;
+        }
+        let stage_key = (project.clone(), record.stage.clone());
         if self
             .workers
-            .get(&key)
+            .get(&stage_key)
             .is_some_and(|worker| !worker.task.is_finished())
         {
             self.wake(&project, &record.stage);

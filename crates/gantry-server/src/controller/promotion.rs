@@ -351,7 +351,9 @@ async fn run(
         status.started_at = Some(format_rfc3339(SystemTime::now()));
         let (task_context, task_record, task_status) =
             (Arc::clone(context), Arc::clone(&record), status.clone());
-        blocking(move || started(&task_context, &task_record, &task_status)).await?;
+        if !blocking(move || started(&task_context, &task_record, &task_status)).await? {
+            return Ok(Turn::Again);
+        }
     } else {
         tracing::info!(project = %record.project, stage = %record.stage, promotion = %record.name, step = status.current_step + 1, "resuming promotion");
     }
@@ -403,14 +405,18 @@ async fn run(
     }
 }
 
-/// Pending → Running: saves the status, points the Stage's `currentPromotion` at it, logs it.
+/// Pending → Running: saves the status, points the Stage's `currentPromotion` at it, logs it;
+/// `false` when the Promotion ended meanwhile (aborted while pending).
 fn started(
     context: &Context,
     record: &PromotionRecord,
     status: &PromotionStatus,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let event = context.store.write(|tx| {
-        tx.save_promotion_status(&record.project, &record.name, status)?;
+        match tx.save_promotion_status(&record.project, &record.name, status) {
+            Err(StoreError::PromotionFinished { .. }) => return Ok(None),
+            other => other?,
+        }
         tx.set_current_promotion(&record.project, &record.stage, Some(&record.name))?;
         let mut event = NewEvent::new(
             kinds::PROMOTION_STARTED,
@@ -419,8 +425,11 @@ fn started(
         )
         .project(&record.project);
         event.actor.clone_from(&record.actor);
-        tx.append_event(&event)
+        tx.append_event(&event).map(Some)
     })?;
+    let Some(event) = event else {
+        return Ok(false);
+    };
     tracing::info!(project = %record.project, stage = %record.stage, promotion = %record.name, "promotion started");
     context.emit(
         ChangeKind::Promotion,
@@ -429,7 +438,7 @@ fn started(
         Some(event.id),
     );
     context.emit(ChangeKind::Stage, &record.project, &record.stage, None);
-    Ok(())
+    Ok(true)
 }
 
 /// Why [`execute`] stopped before the Promotion ended or had to wait.
@@ -635,22 +644,33 @@ async fn finish(
     status: PromotionStatus,
 ) -> Result<(), BoxError> {
     let key = (record.project.clone(), record.name.clone());
-    let abort = context.aborts().remove(&key);
-    let actor = abort.as_ref().map(|a| a.actor.clone());
+    let actor = context.aborts().get(&key).map(|a| a.actor.clone());
     let (task_context, task_record) = (Arc::clone(context), record.clone());
     let finished = tokio::task::spawn_blocking(move || {
-        finished(&task_context, &task_record, &status, actor.as_deref())
+        finished(
+            &task_context,
+            &task_record,
+            &status,
+            actor.as_deref(),
+            false,
+        )
     })
     .await?;
+    // Waiters are answered after the end is committed: an abort registered meanwhile sees the
+    // end when it checks the store again (see `commands`).
     let result = match &finished {
-        Ok(Phase::Aborted) => Ok(()),
-        Ok(phase) => Err(ApiError::conflict(format!(
+        Ok(Some(Phase::Aborted)) => Ok(()),
+        Ok(Some(phase)) => Err(ApiError::conflict(format!(
             "promotion {} ended {phase} before the abort took effect",
+            record.name
+        ))),
+        Ok(None) => Err(ApiError::conflict(format!(
+            "promotion {} had already ended",
             record.name
         ))),
         Err(error) => Err(ApiError::internal(error)),
     };
-    if let Some(abort) = abort {
+    if let Some(abort) = context.aborts().remove(&key) {
         for reply in abort.replies {
             let _ = reply.send(result.clone());
         }
@@ -662,15 +682,45 @@ async fn finish(
     Ok(())
 }
 
+/// Ends a Promotion as `Aborted` if it is still pending (blocking); whether it did. A running
+/// one is left to its Stage's worker.
+pub(crate) fn abort_if_pending(
+    context: &Context,
+    project: &str,
+    name: &str,
+    actor: &str,
+) -> Result<bool, StoreError> {
+    let Some(record) = context.store.promotion(project, name)? else {
+        return Ok(false);
+    };
+    if record.status.phase != Phase::Pending {
+        return Ok(false);
+    }
+    let mut status = record.status.clone();
+    gantry_engine::abort(&mut status, &SystemClock, "aborted by request");
+    Ok(finished(context, &record, &status, Some(actor), true)?.is_some())
+}
+
+/// The end of a Promotion in one transaction (with its hold intent); `None` when
+/// `only_if_pending` and it is no longer pending.
 fn finished(
     context: &Context,
     record: &PromotionRecord,
     status: &PromotionStatus,
     actor: Option<&str>,
-) -> Result<Phase, StoreError> {
+    only_if_pending: bool,
+) -> Result<Option<Phase>, StoreError> {
     let spec: Option<PromotionSpec> = serde_json::from_value(record.spec.clone()).ok();
     let hold = spec.and_then(|spec| spec.hold);
     let outcome = context.store.write(|tx| {
+        if only_if_pending
+            && tx
+                .reader()
+                .promotion(&record.project, &record.name)?
+                .is_none_or(|stored| stored.status.phase != Phase::Pending)
+        {
+            return Ok(None);
+        }
         let outcome = tx.promotion_finished(&FinishedPromotion {
             project: &record.project,
             name: &record.name,
@@ -703,8 +753,11 @@ fn finished(
                 }
             })?;
         }
-        Ok::<_, StoreError>(outcome)
+        Ok::<_, StoreError>(Some(outcome))
     })?;
+    let Some(outcome) = outcome else {
+        return Ok(None);
+    };
     let phase = outcome.promotion.status.phase;
     if phase == Phase::Succeeded {
         tracing::info!(project = %record.project, stage = %record.stage, promotion = %record.name, "promotion succeeded");
@@ -720,7 +773,7 @@ fn finished(
     context.emit(ChangeKind::Stage, &record.project, &record.stage, None);
     context.emit(ChangeKind::Freight, &record.project, &record.freight, None);
     cleanup(context, &record.name);
-    Ok(phase)
+    Ok(Some(phase))
 }
 
 /// Aborts a Promotion whose Stage has no worker any more (the Stage left the config).

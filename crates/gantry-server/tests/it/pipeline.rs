@@ -390,3 +390,146 @@ async fn commands_name_what_is_wrong() {
     assert!(record.status.approved_for.contains_key("production"));
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aborts_end_a_pending_promotion_at_once_and_a_running_one_after_its_step() {
+    let fixture = Fixture::new();
+    let server = fixture.start().await;
+    let handle = server.handle();
+    let first = eventually("the first freight in develop", || {
+        current_freight(&handle, "develop")
+    })
+    .await;
+    eventually("verification in develop", || {
+        verified_in(&handle, &first, "develop").then_some(())
+    })
+    .await;
+    let running = handle
+        .promote("shop", "production", &first, "tester")
+        .await
+        .unwrap();
+    eventually("the production promotion at its gate", || {
+        let record = handle.store().promotion("shop", &running).unwrap()?;
+        let gate = record.status.step("gate")?;
+        (gate.finished_at.is_none()).then_some(())
+    })
+    .await;
+    // A second one queues behind it; aborting it ends it at once.
+    let queued = handle
+        .promote("shop", "production", &first, "tester")
+        .await
+        .unwrap();
+    assert!(queued > running, "names sort in creation order");
+    handle
+        .abort_promotion("shop", &queued, "tester")
+        .await
+        .unwrap();
+    let record = handle.store().promotion("shop", &queued).unwrap().unwrap();
+    assert_eq!(record.status.phase, Phase::Aborted);
+
+    // The running one ends after the step in progress, which is never cut in half.
+    let abort = {
+        let handle = handle.clone();
+        let running = running.clone();
+        tokio::spawn(async move { handle.abort_promotion("shop", &running, "tester").await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!abort.is_finished(), "the gate step still runs");
+    fixture.open_gate();
+    abort.await.unwrap().unwrap();
+    let record = handle.store().promotion("shop", &running).unwrap().unwrap();
+    assert_eq!(record.status.phase, Phase::Aborted);
+    assert_eq!(
+        record.status.step("gate").unwrap().status,
+        Some(StepStatus::Succeeded)
+    );
+    assert!(record.status.step("step-5").is_none(), "git-push never ran");
+    assert_eq!(current_freight(&handle, "production"), None);
+    let (_, production, _) = fixture.gitops("production/frontend/instance.yaml");
+    assert!(production.contains("tag: initial"));
+    assert!(
+        !fixture.data.join("work").join(&running).exists(),
+        "the work dir is removed"
+    );
+    let aborted = handle
+        .store()
+        .events(&EventQuery {
+            kind: Some(kinds::PROMOTION_ABORTED.to_owned()),
+            ..EventQuery::default()
+        })
+        .unwrap();
+    assert_eq!(aborted.len(), 2);
+    assert!(aborted.iter().all(|e| e.actor.as_deref() == Some("tester")));
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rolling_back_by_hand_holds_auto_promotion_until_the_candidate_is_promoted() {
+    let fixture = Fixture::new();
+    let server = fixture.start().await;
+    let handle = server.handle();
+    let first = eventually("the first freight in develop", || {
+        current_freight(&handle, "develop")
+    })
+    .await;
+    fixture.push_app_commit("version 2\n");
+    let second = handle
+        .refresh_warehouse("shop", "app")
+        .await
+        .unwrap()
+        .freight
+        .unwrap();
+    eventually("the second freight in develop", || {
+        (current_freight(&handle, "develop") == Some(second.clone())).then_some(())
+    })
+    .await;
+
+    // Back to the first Freight by hand: develop holds it, auto-promotion stands still.
+    let rollback = handle
+        .promote("shop", "develop", &first, "tester")
+        .await
+        .unwrap();
+    eventually("the rollback", || {
+        let record = handle.store().promotion("shop", &rollback).unwrap()?;
+        (record.status.phase == Phase::Succeeded).then_some(())
+    })
+    .await;
+    assert_eq!(current_freight(&handle, "develop"), Some(first.clone()));
+    let status = handle
+        .store()
+        .stage_status("shop", "develop")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        status.auto_promotion_holds["Warehouse/app"].freight_name,
+        first
+    );
+    handle.reload_config().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(current_freight(&handle, "develop"), Some(first.clone()));
+    let explained = explain_stage(&handle, "develop").await;
+    assert!(
+        explained.origins[0]
+            .reason
+            .starts_with("auto-promotion is held"),
+        "{explained:?}"
+    );
+
+    // Promoting the candidate lifts the hold.
+    let resume = handle
+        .promote("shop", "develop", &second, "tester")
+        .await
+        .unwrap();
+    eventually("the resume", || {
+        let record = handle.store().promotion("shop", &resume).unwrap()?;
+        (record.status.phase == Phase::Succeeded).then_some(())
+    })
+    .await;
+    let status = handle
+        .store()
+        .stage_status("shop", "develop")
+        .unwrap()
+        .unwrap();
+    assert!(status.auto_promotion_holds.is_empty(), "{status:?}");
+    server.shutdown().await;
+}
