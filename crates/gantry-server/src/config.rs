@@ -3,7 +3,7 @@
 //!
 //! A [`Config`] is immutable; the server swaps in a new one (behind a `watch` channel) when the
 //! directory changes and the new one validates, and keeps the old one otherwise. Which files
-//! changed is found by [`Fingerprint`]: the path, size and mtime of every file the loader would
+//! changed is found by a fingerprint: the path, size and mtime of every file the loader would
 //! read, cheap enough to poll every second.
 //!
 //! A namespace is a Project when it holds a `Project` resource (validation refuses Stages in a

@@ -37,12 +37,44 @@
 //!   server-sent-events stream can resume from the event log ([`gantry_store::EventQuery::after`]).
 //!   A slow subscriber may miss changes (`RecvError::Lagged`): it should then re-read what it
 //!   shows.
-//!
 //! - **Explanations** of a Stage (`gantry explain stage`) come from [`explain::explain_stage`]
 //!   (blocking), which asks the controller's own rules of the stored state.
 //!
-//! Errors of commands are [`ApiError`]s: a kind that maps to an HTTP status, and a message for
-//! people.
+//! Where each API resource lives (`project` is the Project's name = its namespace):
+//!
+//! | resource | spec (from [`Handle::config`]) | state (from [`Handle::store`]) |
+//! |---|---|---|
+//! | projects | [`Config::projects`] ([`ProjectIndex`]: policies, names of its resources) | — |
+//! | warehouses | [`Config::warehouses`], [`Config::warehouse`] | `warehouse_status(project, name)` |
+//! | freight | — (immutable content is stored) | `list_freight`, `find_freight(project, id or alias)` |
+//! | stages | [`Config::stages`], [`Config::stage`] | `stage_status(project, name)`: `freightHistory` (commit ids of a Promotion are in its status' `state.<alias>.commit`), `currentPromotion`, `lastPromotion`, `autoPromotionHolds` |
+//! | promotions | — | `list_promotions`, `promotion`, `promotion_queue`; `status` is the engine's `PromotionStatus` (phase, message, per-step metadata, outputs); `spec` is internal |
+//! | events | — | `events(EventQuery { after, project, kind, .. })`; kinds in `gantry_store::kinds` |
+//!
+//! Errors of commands are [`ApiError`]s: a kind that maps to an HTTP status
+//! ([`ApiError::status_code`]), and a message for people (`freight X not found in project P`,
+//! `Freight is not available to this Stage: not yet verified in develop`, `stage S defines no
+//! promotion steps: ...`, `promotion P already ended (Succeeded)`).
+//!
+//! ```no_run
+//! # async fn example(handle: gantry_server::Handle) -> Result<(), gantry_server::ApiError> {
+//! // POST /api/v1/projects/shop/stages/production/promotions {"freight": "zealous-tortoise"}
+//! let name = handle.promote("shop", "production", "zealous-tortoise", "admin").await?;
+//! // GET /api/v1/projects/shop/promotions/{name}
+//! let store = handle.store().clone();
+//! let record = tokio::task::spawn_blocking(move || store.promotion("shop", &name))
+//!     .await
+//!     .expect("the read does not panic")
+//!     .map_err(|error| gantry_server::ApiError::internal(&error))?;
+//! # let _ = record;
+//! // SSE: forward changes as they come
+//! let mut changes = handle.subscribe();
+//! while let Ok(change) = changes.recv().await {
+//!     println!("{} {}/{}", change.kind, change.project, change.name);
+//! }
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! Not here: webhooks, metrics, the `/api/v1` routes, the CLI client.
 

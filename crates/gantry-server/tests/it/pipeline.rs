@@ -533,3 +533,39 @@ async fn rolling_back_by_hand_holds_auto_promotion_until_the_candidate_is_promot
     assert!(status.auto_promotion_holds.is_empty(), "{status:?}");
     server.shutdown().await;
 }
+
+/// Run with `cargo test -p gantry-server --test it -- --ignored --nocapture latency`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement: prints latency percentiles"]
+async fn latency_from_push_to_gitops_commit_with_refresh() {
+    let fixture = Fixture::new();
+    let server = fixture.start().await;
+    let handle = server.handle();
+    eventually("the first freight in develop", || {
+        current_freight(&handle, "develop")
+    })
+    .await;
+    let mut samples = Vec::new();
+    for i in 0..20 {
+        let before = fixture.gitops_head();
+        fixture.push_app_commit(&format!("version {}\n", i + 2));
+        let pushed = Instant::now();
+        handle.refresh_warehouse("shop", "app").await.unwrap();
+        eventually("develop to follow", || {
+            (fixture.gitops_head() != before).then_some(())
+        })
+        .await;
+        samples.push(pushed.elapsed());
+        // Let verification settle so that the next Promotion is not gated.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    samples.sort();
+    eprintln!(
+        "push → GitOps commit with refresh, {} samples: p50 {:?}, p95 {:?}, max {:?}",
+        samples.len(),
+        samples[samples.len() / 2],
+        samples[samples.len() * 95 / 100],
+        samples[samples.len() - 1]
+    );
+    server.shutdown().await;
+}
