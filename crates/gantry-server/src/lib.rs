@@ -76,8 +76,10 @@
 //! # }
 //! ```
 //!
-//! Not here: webhooks, metrics, the `/api/v1` routes, the CLI client.
+//! The `/api/v1` routes, webhook receivers and `/metrics` are in [`api`], built on this
+//! contract. Not here: the CLI client (the `gantry` binary).
 
+pub mod api;
 pub mod config;
 pub(crate) mod controller;
 pub mod explain;

@@ -70,6 +70,10 @@ pub(crate) struct ServeArgs {
     /// this often (refreshes and webhooks are not limited).
     #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = parse_duration)]
     pub(crate) min_interval: std::time::Duration,
+
+    /// Serve API reads without a token (mutations always need the admin token).
+    #[arg(long, env = "GANTRY_OPEN_READS")]
+    pub(crate) open_reads: bool,
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {

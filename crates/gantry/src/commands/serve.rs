@@ -1,5 +1,5 @@
-//! `gantry serve --config DIR [--data-dir DIR] [--listen ADDR] [--min-interval DURATION]`: the
-//! long-running promotion server.
+//! `gantry serve --config DIR [--data-dir DIR] [--listen ADDR] [--min-interval DURATION]
+//! [--open-reads]`: the long-running promotion server.
 //!
 //! Refuses to start when the config does not validate (printing the errors as `gantry validate`
 //! does). Runs on a two-thread tokio runtime; SIGINT or SIGTERM stop it gracefully (a running
@@ -83,7 +83,25 @@ async fn serve(
         args.config.display(),
         data_dir.display()
     );
-    let router = gantry_server::http::router(server.handle());
+    let token = match gantry_server::api::AdminToken::load_or_create(&data_dir) {
+        Ok(token) => token,
+        Err(error) => {
+            server.shutdown().await;
+            return Err(error).context("preparing the admin token");
+        }
+    };
+    tracing::info!(
+        "API mutations need `Authorization: Bearer <token>` with the token in {}{}",
+        gantry_server::api::AdminToken::path(&data_dir).display(),
+        if args.open_reads {
+            "; reads are open"
+        } else {
+            ""
+        }
+    );
+    let mut api = gantry_server::api::ApiOptions::new(token);
+    api.open_reads = args.open_reads;
+    let router = gantry_server::http::router(server.handle(), api);
     let http = axum::serve(listener, router)
         .with_graceful_shutdown(stop_signal())
         .await;
