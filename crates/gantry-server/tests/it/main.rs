@@ -9,10 +9,12 @@
     reason = "test helpers fail loudly; std::fs is fine for fixtures"
 )]
 
+mod api;
 mod fixture;
 mod images;
 mod pipeline;
 mod stages;
+mod webhooks;
 
 /// Every test may take this long to see an outcome before it fails.
 pub(crate) const PATIENCE: std::time::Duration = std::time::Duration::from_mins(1);
