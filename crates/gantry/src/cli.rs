@@ -4,6 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod remote;
+
+pub(crate) use remote::*;
+
 /// GitOps promotion in one binary: Warehouses discover artifacts, Stages promote Freight with
 /// reusable PromotionTasks, every promotion is a git commit.
 #[derive(Debug, Parser)]
@@ -44,6 +48,31 @@ pub(crate) enum Command {
     Graph(GraphCommand),
     /// Run the promotion server: discover, create Freight, auto-promote, run Promotions.
     Serve(ServeArgs),
+    /// List resources of a running server: projects, warehouses, freight, stages, promotions.
+    Get(GetArgs),
+    /// Show one resource of a running server in detail.
+    Describe(DescribeArgs),
+    /// Promote Freight into a Stage.
+    Promote(PromoteArgs),
+    /// Approve Freight for a Stage (available there without upstream verification).
+    Approve(ApproveArgs),
+    /// Discover a Warehouse now.
+    #[command(subcommand)]
+    Refresh(RefreshCommand),
+    /// Abort a Promotion.
+    #[command(subcommand)]
+    Abort(AbortCommand),
+    /// A Stage's Freight history with commit ids.
+    #[command(subcommand)]
+    History(HistoryCommand),
+    /// Re-promote an earlier Freight into a Stage.
+    #[command(subcommand)]
+    Rollback(RollbackCommand),
+    /// Explain in plain words why a Stage holds what it holds.
+    #[command(subcommand)]
+    Explain(ExplainCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completion(CompletionArgs),
 }
 
 #[derive(Debug, clap::Args)]

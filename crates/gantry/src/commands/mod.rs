@@ -1,8 +1,10 @@
 //! One module per command; each returns an [`ExitStatus`].
 
+mod completion;
 mod expr;
 mod freight;
 mod graph;
+mod remote;
 mod select_tags;
 mod semver;
 mod serve;
@@ -13,8 +15,8 @@ mod validate;
 use std::process::ExitCode;
 
 use crate::cli::{
-    Cli, Command, ExprCommand, FreightCommand, GraphCommand, SemverCommand, StepCommand,
-    TaskCommand,
+    AbortCommand, Cli, Command, ExplainCommand, ExprCommand, FreightCommand, GraphCommand,
+    HistoryCommand, RefreshCommand, RollbackCommand, SemverCommand, StepCommand, TaskCommand,
 };
 
 /// How gantry exits: user-facing failures and internal ones are told apart.
@@ -53,5 +55,15 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Graph(GraphCommand::Order(args)) => graph::order::run(&args, color),
         Command::Graph(GraphCommand::Render(args)) => graph::render::run(&args, color),
         Command::Serve(args) => serve::run(&args, color),
+        Command::Get(args) => remote::get::run(&args),
+        Command::Describe(args) => remote::describe::run(&args),
+        Command::Promote(args) => remote::promote::promote(&args),
+        Command::Approve(args) => remote::promote::approve(&args),
+        Command::Refresh(RefreshCommand::Warehouse(args)) => remote::act::refresh(&args),
+        Command::Abort(AbortCommand::Promotion(args)) => remote::act::abort(&args),
+        Command::History(HistoryCommand::Stage(args)) => remote::history::run(&args),
+        Command::Rollback(RollbackCommand::Stage(args)) => remote::promote::rollback(&args),
+        Command::Explain(ExplainCommand::Stage(args)) => remote::explain::run(&args),
+        Command::Completion(args) => completion::run(&args),
     }
 }

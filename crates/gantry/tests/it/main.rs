@@ -9,6 +9,7 @@
 mod expr;
 mod freight;
 mod graph;
+mod remote;
 mod select_tags;
 mod semver;
 mod serve;
