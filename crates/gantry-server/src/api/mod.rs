@@ -58,6 +58,9 @@ pub struct ApiOptions {
     pub token: AdminToken,
     /// Serve reads without a token (`gantry serve --open-reads`).
     pub open_reads: bool,
+    /// When this turns `true`, event streams end (so that a graceful HTTP shutdown does not
+    /// wait for clients that would stay connected forever).
+    pub shutdown: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl ApiOptions {
@@ -66,6 +69,7 @@ impl ApiOptions {
         Self {
             token,
             open_reads: false,
+            shutdown: None,
         }
     }
 }

@@ -7,7 +7,8 @@
 //! then live changes; nothing logged is lost or repeated. Changes that log no event (a status
 //! update) cannot be replayed. A client too slow for the stream gets `event: lagged` with the
 //! number of changes it missed: it should re-read what it shows. `?project=P` keeps one
-//! Project's changes (and config reloads).
+//! Project's changes (and config reloads). Streams end when [`super::ApiOptions::shutdown`]
+//! turns `true`.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -20,7 +21,7 @@ use futures_util::Stream;
 use gantry_store::{Event, EventQuery, Store};
 use serde::Deserialize;
 use serde_json::json;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use super::ApiState;
 use super::error::Problem;
@@ -42,6 +43,7 @@ struct Cursor {
     last: i64,
     project: Option<String>,
     store: Store,
+    shutdown: Option<watch::Receiver<bool>>,
 }
 
 /// The kind of thing an event's subject names (`promotion/<name>` → promotion).
@@ -157,6 +159,7 @@ pub(crate) async fn stream(
         last,
         project,
         store,
+        shutdown: state.options.shutdown.clone(),
     };
     let stream = futures_util::stream::unfold(cursor, |mut cursor| async move {
         if let Some(event) = cursor.backlog.pop_front() {
@@ -164,7 +167,14 @@ pub(crate) async fn stream(
             return Some((Ok(message), cursor));
         }
         loop {
-            match cursor.changes.recv().await {
+            let received = match &mut cursor.shutdown {
+                Some(shutdown) => tokio::select! {
+                    received = cursor.changes.recv() => received,
+                    _ = shutdown.wait_for(|stop| *stop) => return None,
+                },
+                None => cursor.changes.recv().await,
+            };
+            match received {
                 Ok(change) => {
                     let wanted = cursor
                         .project

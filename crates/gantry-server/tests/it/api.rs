@@ -641,3 +641,43 @@ async fn a_rollback_re_promotes_the_freight_the_stage_held_before() {
     tokio::time::sleep(Duration::from_millis(10)).await;
     server.shutdown().await;
 }
+
+/// Run with `cargo test -p gantry-server --test it -- --ignored --nocapture api_latency`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement: prints latency percentiles"]
+async fn api_latency_of_reads_and_a_promote() {
+    let fixture = Fixture::new();
+    let server = fixture.start().await;
+    let handle = server.handle();
+    let api = serve(handle.clone(), false).await;
+    eventually("the first freight in develop", || {
+        current_freight(&handle, "develop")
+    })
+    .await;
+    let percentiles = |what: &str, mut samples: Vec<Duration>| {
+        samples.sort();
+        eprintln!(
+            "{what}, {} samples: p50 {:?}, p95 {:?}, max {:?}",
+            samples.len(),
+            samples[samples.len() / 2],
+            samples[samples.len() * 95 / 100],
+            samples[samples.len() - 1]
+        );
+    };
+    for path in [
+        "/api/v1/projects/shop/stages",
+        "/api/v1/projects/shop/freight",
+        "/api/v1/projects/shop/stages/production/explain",
+        "/api/v1/projects/shop/promotions",
+    ] {
+        let _ = api.get(path).await; // warm up the connection
+        let mut samples = Vec::new();
+        for _ in 0..500 {
+            let started = std::time::Instant::now();
+            let _ = api.get(path).await;
+            samples.push(started.elapsed());
+        }
+        percentiles(&format!("GET {path}"), samples);
+    }
+    server.shutdown().await;
+}

@@ -99,11 +99,17 @@ async fn serve(
             ""
         }
     );
+    let (streams_end, shutdown) = tokio::sync::watch::channel(false);
     let mut api = gantry_server::api::ApiOptions::new(token);
     api.open_reads = args.open_reads;
+    api.shutdown = Some(shutdown);
     let router = gantry_server::http::router(server.handle(), api);
     let http = axum::serve(listener, router)
-        .with_graceful_shutdown(stop_signal())
+        .with_graceful_shutdown(async move {
+            stop_signal().await;
+            // Event streams would keep the graceful shutdown waiting: end them.
+            let _ = streams_end.send(true);
+        })
         .await;
     server.shutdown().await;
     http.context("serving HTTP")?;

@@ -443,3 +443,33 @@ fn completion_scripts_are_printed_for_each_shell() {
     let output = gantry(&["completion", "tcsh"]);
     assert_eq!(output.status.code(), Some(2), "clap rejects unknown shells");
 }
+
+#[test]
+fn serve_stops_on_sigterm_while_an_event_stream_is_open() {
+    let mut served = Served::start();
+    let token = std::fs::read_to_string(served.data.join("admin-token")).unwrap();
+    let mut stream = TcpStream::connect(("127.0.0.1", served.port)).unwrap();
+    stream
+        .write_all(
+            format!(
+                "GET /api/v1/events/stream HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\n\r\n",
+                token.trim()
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    let mut head = [0u8; 64];
+    let read = stream.read(&mut head).unwrap();
+    assert!(
+        String::from_utf8_lossy(&head[..read]).starts_with("HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&head[..read])
+    );
+    let status = Command::new("kill")
+        .args(["-TERM", &served.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exited = wait("gantry serve to stop", || served.child.try_wait().unwrap());
+    assert!(exited.success(), "{exited:?}");
+}
