@@ -161,6 +161,9 @@ pub struct WebhookReceiverConfig {
     pub azure: Option<serde_json::Value>,
     /// Generic receiver with actions.
     pub generic: Option<serde_json::Value>,
+    /// A CNCF Distribution registry (`docker-registry`) posting its notification events
+    /// (gantry extension; `secretRef` to a Secret with a `secret` key).
+    pub distribution: Option<serde_json::Value>,
 }
 
 /// A UI link template.

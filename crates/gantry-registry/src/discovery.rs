@@ -72,18 +72,17 @@ pub async fn discover_images(
         }
         ImageSelection::NewestBuild { filter, limit } => {
             let tags = client.list_tags(&remote).await?;
-            let candidates: Vec<&str> = tags
-                .iter()
-                .map(String::as_str)
-                .filter(|tag| filter.matches(tag))
-                .collect();
+            // Owned tags: a closure over `&str` here makes the whole future not provably `Send`
+            // (rustc #102211), and the server runs discovery on spawned tasks.
+            let candidates: Vec<String> =
+                tags.into_iter().filter(|tag| filter.matches(tag)).collect();
             let concurrency = client.options().metadata_concurrency.max(1);
             let remote = &remote;
             let found: Vec<Option<TaggedImage>> = stream::iter(candidates)
                 .map(|tag| async move {
                     skip_missing(
                         client
-                            .image_for_tag(remote, tag, platform, subscription.cache_by_tag)
+                            .image_for_tag(remote, &tag, platform, subscription.cache_by_tag)
                             .await,
                     )
                 })
@@ -118,5 +117,26 @@ fn skip_missing(result: Result<Option<TaggedImage>>) -> Result<Option<TaggedImag
     match result {
         Err(error) if error.is_not_found() => Ok(None),
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: T) {}
+
+    #[test]
+    fn the_discovery_futures_can_run_on_spawned_tasks() {
+        let subscription: ImageSubscription =
+            serde_json::from_value(serde_json::json!({"repoURL": "registry.local/app"})).unwrap();
+        let credentials = CredentialStore::default();
+        let client = RegistryClient::new(crate::ClientOptions::default()).unwrap();
+        assert_send(discover_images(&subscription, None, &credentials, &client));
+        let chart: gantry_api::kargo::ChartSubscription = serde_json::from_value(
+            serde_json::json!({"repoURL": "oci://registry.local/charts/app"}),
+        )
+        .unwrap();
+        assert_send(crate::discover_charts(&chart, None, &credentials, &client));
     }
 }

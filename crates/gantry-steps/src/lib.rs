@@ -8,10 +8,13 @@
 //! YAML merge, kustomize images) lives in [`edit`] as pure functions.
 //!
 //! Where to start: [`registry`], then any step file, e.g. [`git_clone`] or [`yaml_parse`].
+//! [`resources`] turns loaded manifests into what a runner hands the engine (tasks, Project
+//! data, credentials), for the CLI and the server alike.
 
 pub mod edit;
 pub mod materialize;
 pub mod registry;
+pub mod resources;
 pub mod workdir;
 
 pub mod argocd_update;

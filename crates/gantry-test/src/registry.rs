@@ -94,7 +94,15 @@ impl Registry {
     /// Starts a registry without auth.
     pub fn start_anonymous() -> Result<Self, FixtureError> {
         let dir = temp_dir()?;
-        Self::launch(dir, Auth::Anonymous)
+        Self::launch(dir, Auth::Anonymous, None)
+    }
+
+    /// Starts a registry without auth that POSTs its notification events (push, pull...) to
+    /// `url`, as a registry configured with `notifications.endpoints` does (one attempt per
+    /// event, 2 s timeout).
+    pub fn start_anonymous_notifying(url: &str) -> Result<Self, FixtureError> {
+        let dir = temp_dir()?;
+        Self::launch(dir, Auth::Anonymous, Some(url))
     }
 
     /// Starts a registry that wants HTTP basic auth as `username`/`password` (an htpasswd file
@@ -135,6 +143,7 @@ impl Registry {
                 username: username.to_owned(),
                 password: password.to_owned(),
             },
+            None,
         )
     }
 
@@ -154,12 +163,13 @@ impl Registry {
                 password: password.to_owned(),
                 server,
             },
+            None,
         )
     }
 
     /// Writes the config and starts the registry, retrying with another port when the one
     /// picked was taken in the meantime.
-    fn launch(dir: TempDir, auth: Auth) -> Result<Self, FixtureError> {
+    fn launch(dir: TempDir, auth: Auth, notify: Option<&str>) -> Result<Self, FixtureError> {
         let binary = find_program("docker-registry", "docker-registry")?;
         let root = dir.path();
         fs_err::create_dir_all(root.join("storage"))
@@ -169,7 +179,7 @@ impl Registry {
         for _ in 0..5 {
             let port = free_port()?;
             let config = root.join("config.yml");
-            fs_err::write(&config, config_yaml(root, port, &auth))
+            fs_err::write(&config, config_yaml(root, port, &auth, notify))
                 .map_err(|source| FixtureError::io("write the registry config", source))?;
             let log = File::create(&log_path)
                 .map_err(|source| FixtureError::io("create the registry log", source))?;
@@ -365,7 +375,7 @@ fn quoted(text: &str) -> String {
     serde_json::Value::from(text).to_string()
 }
 
-fn config_yaml(root: &Path, port: u16, auth: &Auth) -> String {
+fn config_yaml(root: &Path, port: u16, auth: &Auth, notify: Option<&str>) -> String {
     let storage = quoted(&root.join("storage").to_string_lossy());
     let secret = {
         let mut bytes = [0u8; 16];
@@ -387,6 +397,12 @@ fn config_yaml(root: &Path, port: u16, auth: &Auth) -> String {
             quoted(&root.join(token::CERTIFICATE_FILE).to_string_lossy())
         ),
     };
+    let notifications = notify.map_or_else(String::new, |url| {
+        format!(
+            "notifications:\n  endpoints:\n    - name: gantry\n      url: {}\n      timeout: 2s\n      threshold: 1\n      backoff: 1s\n",
+            quoted(url)
+        )
+    });
     format!(
         "# gantry test registry
 version: 0.1
@@ -404,7 +420,7 @@ storage:
 http:
   addr: 127.0.0.1:{port}
   secret: {secret}
-{auth}"
+{auth}{notifications}"
     )
 }
 

@@ -4,6 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod remote;
+
+pub(crate) use remote::*;
+
 /// GitOps promotion in one binary: Warehouses discover artifacts, Stages promote Freight with
 /// reusable PromotionTasks, every promotion is a git commit.
 #[derive(Debug, Parser)]
@@ -45,6 +49,68 @@ pub(crate) enum Command {
     /// Work with Kro ResourceGraphDefinitions offline.
     #[command(subcommand)]
     Graph(GraphCommand),
+    /// Run the promotion server: discover, create Freight, auto-promote, run Promotions.
+    Serve(ServeArgs),
+    /// List resources of a running server: projects, warehouses, freight, stages, promotions.
+    Get(GetArgs),
+    /// Show one resource of a running server in detail.
+    Describe(DescribeArgs),
+    /// Promote Freight into a Stage.
+    Promote(PromoteArgs),
+    /// Approve Freight for a Stage (available there without upstream verification).
+    Approve(ApproveArgs),
+    /// Discover a Warehouse now.
+    #[command(subcommand)]
+    Refresh(RefreshCommand),
+    /// Abort a Promotion.
+    #[command(subcommand)]
+    Abort(AbortCommand),
+    /// A Stage's Freight history with commit ids.
+    #[command(subcommand)]
+    History(HistoryCommand),
+    /// Re-promote an earlier Freight into a Stage.
+    #[command(subcommand)]
+    Rollback(RollbackCommand),
+    /// Explain in plain words why a Stage holds what it holds.
+    #[command(subcommand)]
+    Explain(ExplainCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completion(CompletionArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServeArgs {
+    /// The folder of resource specs (Projects, Warehouses, Stages, PromotionTasks, Secrets);
+    /// reloaded when its files change and on SIGHUP.
+    #[arg(long, value_name = "DIR", env = "GANTRY_CONFIG")]
+    pub(crate) config: PathBuf,
+
+    /// Where the state database, git mirrors and promotion work dirs live.
+    #[arg(long, env = "GANTRY_DATA_DIR", value_name = "DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+
+    /// The address the HTTP server listens on.
+    #[arg(
+        long,
+        default_value = "127.0.0.1:8080",
+        env = "GANTRY_LISTEN",
+        value_name = "ADDR"
+    )]
+    pub(crate) listen: String,
+
+    /// The shortest Warehouse discovery interval: Warehouses asking for less are discovered
+    /// this often (refreshes and webhooks are not limited).
+    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) min_interval: std::time::Duration,
+
+    /// Serve API reads without a token (mutations always need the admin token).
+    #[arg(long, env = "GANTRY_OPEN_READS")]
+    pub(crate) open_reads: bool,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    gantry_api::time::parse_go_duration(text)
+        .ok_or_else(|| format!("{text:?} is not a duration such as 10s, 1m30s or 500ms"))
 }
 
 /// Tag selection strategies that need nothing but tag names.

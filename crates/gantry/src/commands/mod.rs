@@ -1,10 +1,13 @@
 //! One module per command; each returns an [`ExitStatus`].
 
+mod completion;
 mod expr;
 mod freight;
 mod graph;
+mod remote;
 mod select_tags;
 mod semver;
+mod serve;
 mod step;
 mod task;
 mod validate;
@@ -13,8 +16,9 @@ mod warehouse;
 use std::process::ExitCode;
 
 use crate::cli::{
-    Cli, Command, ExprCommand, FreightCommand, GraphCommand, SemverCommand, StepCommand,
-    TaskCommand, WarehouseCommand,
+    AbortCommand, Cli, Command, ExplainCommand, ExprCommand, FreightCommand, GraphCommand,
+    HistoryCommand, RefreshCommand, RollbackCommand, SemverCommand, StepCommand, TaskCommand,
+    WarehouseCommand,
 };
 
 /// How gantry exits: user-facing failures and internal ones are told apart.
@@ -55,5 +59,16 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Warehouse(WarehouseCommand::Discover(args)) => {
             warehouse::discover::run(&args, color)
         }
+        Command::Serve(args) => serve::run(&args, color),
+        Command::Get(args) => remote::get::run(&args),
+        Command::Describe(args) => remote::describe::run(&args),
+        Command::Promote(args) => remote::promote::promote(&args),
+        Command::Approve(args) => remote::promote::approve(&args),
+        Command::Refresh(RefreshCommand::Warehouse(args)) => remote::act::refresh(&args),
+        Command::Abort(AbortCommand::Promotion(args)) => remote::act::abort(&args),
+        Command::History(HistoryCommand::Stage(args)) => remote::history::run(&args),
+        Command::Rollback(RollbackCommand::Stage(args)) => remote::promote::rollback(&args),
+        Command::Explain(ExplainCommand::Stage(args)) => remote::explain::run(&args),
+        Command::Completion(args) => completion::run(&args),
     }
 }

@@ -9,8 +9,10 @@
 mod expr;
 mod freight;
 mod graph;
+mod remote;
 mod select_tags;
 mod semver;
+mod serve;
 mod task;
 mod validate;
 mod warehouse;

@@ -11,16 +11,15 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use gantry_api::diagnostic::Severity;
-use gantry_api::kargo::{ExpressionVariable, Freight, PromotionTaskSpec};
+use gantry_api::kargo::{ExpressionVariable, Freight};
 use gantry_api::resource::Object;
 use gantry_api::{LoadOptions, ResourceSet};
 use gantry_core::credentials::CredentialStore;
 use gantry_engine::name::{promotion_name, ulid};
 use gantry_engine::{
-    Event, FreightReference, Next, Orchestrator, Phase, PromotionContext, PromotionData,
-    PromotionStatus, Step, StepStatus, SystemClock, TaskSource, Var, inflate,
+    Event, FreightReference, Next, Orchestrator, Phase, PromotionContext, PromotionStatus, Step,
+    StepStatus, SystemClock, Var, inflate,
 };
-use gantry_expr::SecretData;
 use serde::{Deserialize, Serialize};
 
 use crate::cli::TaskRunArgs;
@@ -36,31 +35,6 @@ struct Saved {
     steps: Vec<Step>,
     freight: Vec<Freight>,
     status: PromotionStatus,
-}
-
-struct Tasks<'a> {
-    namespace: &'a str,
-    set: &'a ResourceSet,
-}
-
-impl TaskSource for Tasks<'_> {
-    fn promotion_task(&self, name: &str) -> Option<&PromotionTaskSpec> {
-        self.set.resources.iter().find_map(|r| match &r.object {
-            Object::PromotionTask(task)
-                if r.name == name && r.namespace.as_deref() == Some(self.namespace) =>
-            {
-                Some(&task.spec)
-            }
-            _ => None,
-        })
-    }
-
-    fn cluster_promotion_task(&self, name: &str) -> Option<&PromotionTaskSpec> {
-        self.set.resources.iter().find_map(|r| match &r.object {
-            Object::ClusterPromotionTask(task) if r.name == name => Some(&task.spec),
-            _ => None,
-        })
-    }
 }
 
 pub(crate) fn data_dir(flag: Option<&Path>) -> PathBuf {
@@ -95,55 +69,11 @@ fn parse_var(text: &str) -> anyhow::Result<ExpressionVariable> {
     })
 }
 
-/// Project data for expression functions and steps, from the loaded manifests.
-pub(crate) fn promotion_data(set: &ResourceSet, namespace: &str) -> PromotionData {
-    let mut data = PromotionData::default();
-    for resource in &set.resources {
-        let local = resource.namespace.as_deref() == Some(namespace);
-        match &resource.object {
-            Object::Warehouse(warehouse) if local => {
-                data.warehouses
-                    .insert(resource.name.clone(), warehouse.clone());
-            }
-            Object::Freight(freight) if local => {
-                data.all_freight
-                    .insert(resource.name.clone(), freight.clone());
-            }
-            Object::Secret(secret) if local => {
-                let values = secret
-                    .data
-                    .keys()
-                    .chain(secret.string_data.keys())
-                    .filter_map(|key| secret.value(key).map(|v| (key.clone(), v)))
-                    .collect();
-                let generic = secret
-                    .metadata
-                    .labels
-                    .get(gantry_core::credentials::CRED_TYPE_LABEL)
-                    .is_some_and(|t| t == "generic");
-                data.secrets.insert(
-                    resource.name.clone(),
-                    SecretData {
-                        data: values,
-                        generic,
-                    },
-                );
-            }
-            _ => {}
-        }
-    }
-    data
-}
-
 pub(crate) fn credentials(
     set: &ResourceSet,
     err: &mut dyn Write,
 ) -> anyhow::Result<CredentialStore> {
-    let secrets = set.resources.iter().filter_map(|r| match &r.object {
-        Object::Secret(secret) => Some(secret),
-        _ => None,
-    });
-    let (store, problems) = CredentialStore::from_secrets(secrets);
+    let (store, problems) = gantry_steps::resources::credentials(set, None);
     for problem in problems {
         writeln!(err, "warning: {problem}")?;
     }
@@ -319,7 +249,7 @@ fn new_promotion(
     for var in &args.vars {
         promotion_vars.push(parse_var(var)?);
     }
-    let tasks = Tasks {
+    let tasks = gantry_steps::resources::Tasks {
         namespace: &namespace,
         set,
     };
@@ -405,7 +335,7 @@ fn execute(
             ""
         }
     )?;
-    let mut data = promotion_data(set, &saved.context.project);
+    let mut data = gantry_steps::resources::promotion_data(set, &saved.context.project);
     data.freight.clone_from(&saved.freight);
     if let Some(stage) = set.resources.iter().find_map(|r| match &r.object {
         Object::Stage(stage) if r.name == saved.context.stage => Some(stage),

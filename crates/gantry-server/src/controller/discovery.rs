@@ -1,0 +1,220 @@
+//! Discovery of one subscription, behind a small trait per subscription type, so that image
+//! and chart discovery plug in next to git without the Warehouse loop changing.
+//!
+//! ```text
+//!  warehouse::run ──for each subscription──► Discoverers::get(type) ──► Discover::discover
+//!                                              git   ► gantry_git::Git::discover (blocking pool)
+//!                                              image ► gantry_registry::discover_images (async)
+//!                                              chart ► gantry_registry::discover_charts (async)
+//! ```
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use gantry_api::kargo::{
+    ChartDiscoveryResult, DiscoveredArtifacts, GitDiscoveryResult, ImageDiscoveryResult,
+    Subscription,
+};
+use gantry_core::credentials::{CredentialStore, CredentialType};
+
+/// A boxed future, so that discoverers can be trait objects.
+pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// What one subscription found.
+#[derive(Debug)]
+pub(crate) enum Found {
+    /// A git subscription's commits.
+    Git(GitDiscoveryResult),
+    /// An image subscription's references.
+    Image(ImageDiscoveryResult),
+    /// A chart subscription's versions.
+    Chart(ChartDiscoveryResult),
+}
+
+/// One subscription to discover.
+#[derive(Clone, Debug)]
+pub(crate) struct Request {
+    /// The subscription.
+    pub(crate) subscription: Subscription,
+    /// The Project's credential Secrets.
+    pub(crate) credentials: Arc<CredentialStore>,
+    /// What the Warehouse's previous discovery in this process found (for short-circuits).
+    pub(crate) previous: Option<Arc<DiscoveredArtifacts>>,
+}
+
+/// Discovers one subscription type.
+pub(crate) trait Discover: Send + Sync {
+    /// The subscription's type key (`git`, `image`, `chart`).
+    fn kind(&self) -> &'static str;
+    /// Discovers what the subscription selects now; the error is one line for people, free of
+    /// secrets.
+    fn discover(&self, request: Request) -> BoxFuture<Result<Found, String>>;
+}
+
+/// Every discoverer, by subscription type.
+pub(crate) struct Discoverers {
+    all: Vec<Arc<dyn Discover>>,
+}
+
+impl Discoverers {
+    /// Git through the cached mirrors, images and charts through the registry client.
+    pub(crate) fn new(git: gantry_git::Git, registry: gantry_registry::RegistryClient) -> Self {
+        Self {
+            all: vec![
+                Arc::new(GitDiscoverer { git }),
+                Arc::new(ImageDiscoverer {
+                    client: registry.clone(),
+                }),
+                Arc::new(ChartDiscoverer { client: registry }),
+            ],
+        }
+    }
+
+    /// The discoverer for a subscription's type.
+    pub(crate) fn get(&self, subscription: &Subscription) -> Result<Arc<dyn Discover>, String> {
+        let types = subscription.types();
+        let kind = types
+            .first()
+            .ok_or_else(|| "a subscription names no type (git, image or chart)".to_owned())?;
+        self.all
+            .iter()
+            .find(|d| d.kind() == *kind)
+            .cloned()
+            .ok_or_else(|| format!("{kind} subscriptions are not supported"))
+    }
+}
+
+/// Git subscriptions: [`gantry_git::Git::discover`] on the blocking pool.
+struct GitDiscoverer {
+    git: gantry_git::Git,
+}
+
+impl Discover for GitDiscoverer {
+    fn kind(&self) -> &'static str {
+        "git"
+    }
+
+    fn discover(&self, request: Request) -> BoxFuture<Result<Found, String>> {
+        let git = self.git.clone();
+        Box::pin(async move {
+            let Some(subscription) = request.subscription.git.clone() else {
+                return Err("not a git subscription".to_owned());
+            };
+            let name = request.subscription.name.clone();
+            let previous = request.previous.as_ref().and_then(|previous| {
+                previous
+                    .git
+                    .iter()
+                    .find(|r| r.repo_url == subscription.repo_url && r.subscription_name == name)
+                    .cloned()
+            });
+            let credentials = request
+                .credentials
+                .lookup(CredentialType::Git, &subscription.repo_url)
+                .map(|c| gantry_git::Credentials::new(c.username.clone(), c.password.expose()));
+            let found = tokio::task::spawn_blocking(move || {
+                git.discover(
+                    &subscription,
+                    name.as_deref(),
+                    credentials.as_ref(),
+                    previous.as_ref(),
+                )
+            })
+            .await
+            .map_err(|error| format!("git discovery did not finish: {error}"))?;
+            match found {
+                Ok(discovery) => {
+                    tracing::debug!(
+                        repo = %gantry_git::split_credentials(&discovery.result.repo_url).0,
+                        short_circuited = discovery.stats.short_circuited,
+                        elapsed_ms = discovery.stats.elapsed.as_millis(),
+                        "git subscription discovered"
+                    );
+                    Ok(Found::Git(discovery.result))
+                }
+                Err(error) => Err(chain(&error)),
+            }
+        })
+    }
+}
+
+/// Image subscriptions: [`gantry_registry::discover_images`].
+struct ImageDiscoverer {
+    client: gantry_registry::RegistryClient,
+}
+
+impl Discover for ImageDiscoverer {
+    fn kind(&self) -> &'static str {
+        "image"
+    }
+
+    fn discover(&self, request: Request) -> BoxFuture<Result<Found, String>> {
+        let Some(subscription) = request.subscription.image.clone() else {
+            return Box::pin(async { Err("not an image subscription".to_owned()) });
+        };
+        Box::pin(discover_images(
+            subscription,
+            request.subscription.name,
+            request.credentials,
+            self.client.clone(),
+        ))
+    }
+}
+
+/// Owns its inputs, so that the future is `Send` without borrowing across the box.
+async fn discover_images(
+    subscription: gantry_api::kargo::ImageSubscription,
+    name: Option<String>,
+    credentials: Arc<CredentialStore>,
+    client: gantry_registry::RegistryClient,
+) -> Result<Found, String> {
+    gantry_registry::discover_images(&subscription, name.as_deref(), &credentials, &client)
+        .await
+        .map(Found::Image)
+        .map_err(|error| chain(&error))
+}
+
+/// Chart subscriptions: [`gantry_registry::discover_charts`].
+struct ChartDiscoverer {
+    client: gantry_registry::RegistryClient,
+}
+
+impl Discover for ChartDiscoverer {
+    fn kind(&self) -> &'static str {
+        "chart"
+    }
+
+    fn discover(&self, request: Request) -> BoxFuture<Result<Found, String>> {
+        let client = self.client.clone();
+        Box::pin(async move {
+            let Some(subscription) = &request.subscription.chart else {
+                return Err("not a chart subscription".to_owned());
+            };
+            gantry_registry::discover_charts(
+                subscription,
+                request.subscription.name.as_deref(),
+                &request.credentials,
+                &client,
+            )
+            .await
+            .map(Found::Chart)
+            .map_err(|error| chain(&error))
+        })
+    }
+}
+
+/// An error and its sources on one line.
+pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

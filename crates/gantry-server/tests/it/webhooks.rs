@@ -1,0 +1,310 @@
+//! Webhook receivers end to end: signed GitHub pushes and GitLab pushes refresh the subscribed
+//! Warehouse (and only valid ones do), and a real `docker-registry` notifying gantry of a push
+//! makes the new tag's Freight without any polling.
+
+use gantry_server::api::webhooks::{github, receiver_path};
+use gantry_test::{ImageSpec, Registry};
+use serde_json::{Value, json};
+use tokio::task::block_in_place;
+
+use crate::api::{Api, serve, serve_on};
+use crate::fixture::{Fixture, current_freight, eventually, newest_freight};
+
+const GITHUB_SECRET: &str = "gh-s3cr3t-value";
+const GITLAB_TOKEN: &str = "gl-t0ken-value";
+
+/// The ProjectConfig of the pipeline with receivers, and their Secret.
+fn with_receivers(pipeline: &str) -> String {
+    pipeline.replace(
+        "      autoPromotionEnabled: true\n",
+        "      autoPromotionEnabled: true\n  webhookReceivers:\n    - name: gh\n      github:\n        secretRef:\n          name: hooks\n    - name: gl\n      gitlab:\n        secretRef:\n          name: hooks\n",
+    ) + &format!(
+        "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: hooks\n  namespace: shop\nstringData:\n  secret: {GITHUB_SECRET}\n  secret-token: {GITLAB_TOKEN}\n"
+    )
+}
+
+async fn metric(api: &Api, line_start: &str) -> Option<u64> {
+    let (_, text) = api.get_as("/metrics", crate::api::Auth::None).await;
+    let text = text.as_str()?.to_owned();
+    text.lines()
+        .find_map(|line| line.strip_prefix(line_start))
+        .and_then(|rest| rest.trim().parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_github_and_gitlab_pushes_refresh_the_warehouse_and_bad_ones_are_refused() {
+    let fixture = Fixture::new();
+    fixture.write_config(&with_receivers(&fixture.pipeline()));
+    let server = fixture.start().await;
+    let handle = server.handle();
+    let api = serve(handle.clone(), false).await;
+    let first = eventually("the first freight in develop", || {
+        current_freight(&handle, "develop")
+    })
+    .await;
+
+    // Token holders see the receiver paths.
+    let project = api.get("/api/v1/projects/shop").await;
+    let github_path = receiver_path("github", "shop", "gh", &[GITHUB_SECRET]);
+    let gitlab_path = receiver_path("gitlab", "shop", "gl", &[GITLAB_TOKEN]);
+    assert_eq!(project["webhookReceivers"][0]["path"], github_path.as_str());
+    assert_eq!(project["webhookReceivers"][1]["path"], gitlab_path.as_str());
+    assert!(!project.to_string().contains(GITHUB_SECRET));
+
+    // A new commit; the (hour-long) interval will not find it, a signed push does.
+    let commit = fixture.push_app_commit("version 2\n");
+    let body = json!({
+        "ref": "refs/heads/main",
+        "after": commit,
+        "repository": { "clone_url": fixture.server.url("app") },
+    })
+    .to_string();
+    let post = |path: &str| {
+        api.post_raw(path)
+            .header("content-type", "application/json")
+    };
+
+    // Bad signatures: 401, nothing refreshed, no secret in the answer.
+    let wrong = github::sign("not the secret", body.as_bytes());
+    let response = api
+        .raw(
+            post(&github_path)
+                .header("x-github-event", "push")
+                .header("x-hub-signature-256", wrong)
+                .body(body.clone()),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 401);
+    let text = response.text().await.unwrap();
+    assert!(!text.contains(GITHUB_SECRET), "{text}");
+    let response = api
+        .raw(
+            post(&github_path)
+                .header("x-github-event", "push")
+                .body(body.clone()),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 401, "a missing signature");
+    assert_eq!(newest_freight(&handle).unwrap().id(), first);
+
+    // A ping is answered.
+    let ping = r#"{"zen":"Keep it logically awesome."}"#;
+    let response = api
+        .raw(
+            post(&github_path)
+                .header("x-github-event", "ping")
+                .header(
+                    "x-hub-signature-256",
+                    github::sign(GITHUB_SECRET, ping.as_bytes()),
+                )
+                .body(ping),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+
+    // The signed push refreshes the Warehouse, and the commit becomes Freight.
+    let response = api
+        .raw(
+            post(&github_path)
+                .header("x-github-event", "push")
+                .header(
+                    "x-hub-signature-256",
+                    github::sign(GITHUB_SECRET, body.as_bytes()),
+                )
+                .body(body.clone()),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+    let answer: Value = response.json_value().await;
+    assert_eq!(answer["msg"], "refreshed 1 warehouse(s)");
+    let second = eventually("the pushed commit as freight", || {
+        let newest = newest_freight(&handle)?;
+        (newest.freight.commits.first()?.id == commit).then(|| newest.id().to_owned())
+    })
+    .await;
+    assert_ne!(second, first);
+
+    // A push to another branch refreshes nothing.
+    let other = body.replace("refs/heads/main", "refs/heads/feature");
+    let response = api
+        .raw(
+            post(&github_path)
+                .header("x-github-event", "push")
+                .header(
+                    "x-hub-signature-256",
+                    github::sign(GITHUB_SECRET, other.as_bytes()),
+                )
+                .body(other),
+        )
+        .await;
+    assert_eq!(
+        response.json_value().await["msg"],
+        "refreshed 0 warehouse(s)"
+    );
+
+    // GitLab: the token header decides.
+    let gitlab_body = json!({
+        "object_kind": "push",
+        "ref": "refs/heads/main",
+        // Normalised like the subscription's URL: no `.git`, a trailing slash.
+        "repository": {
+            "git_http_url": format!("{}/", fixture.server.url("app").trim_end_matches(".git")),
+        },
+    })
+    .to_string();
+    let response = api
+        .raw(
+            post(&gitlab_path)
+                .header("x-gitlab-event", "Push Hook")
+                .header("x-gitlab-token", "wrong")
+                .body(gitlab_body.clone()),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 401);
+    let response = api
+        .raw(
+            post(&gitlab_path)
+                .header("x-gitlab-event", "Push Hook")
+                .header("x-gitlab-token", GITLAB_TOKEN)
+                .body(gitlab_body),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response.json_value().await["msg"],
+        "refreshed 1 warehouse(s)"
+    );
+
+    // Unknown paths and oversized bodies.
+    let response = api
+        .raw(post(&github_path.replace("/github/", "/gitlab/")).body("{}"))
+        .await;
+    assert_eq!(response.status().as_u16(), 404);
+    let huge = "x".repeat(3 << 20);
+    let response = api
+        .raw(
+            post(&gitlab_path)
+                .header("x-gitlab-event", "Push Hook")
+                .header("x-gitlab-token", GITLAB_TOKEN)
+                .body(huge),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 413);
+
+    assert_eq!(
+        metric(
+            &api,
+            "gantry_warehouse_refreshes_total{trigger=\"webhook\"} "
+        )
+        .await,
+        Some(2)
+    );
+    assert_eq!(
+        metric(
+            &api,
+            "gantry_webhook_requests_total{receiver=\"github\",outcome=\"unauthorized\"} "
+        )
+        .await,
+        Some(2)
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_registry_notifying_a_push_makes_the_new_tag_into_freight_without_polling() {
+    let fixture = Fixture::new();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let path = receiver_path("distribution", "shop", "registry", &["reg-s3cr3t"]);
+    let registry = block_in_place(|| {
+        Registry::start_anonymous_notifying(&format!("http://127.0.0.1:{port}{path}")).unwrap()
+    });
+    block_in_place(|| {
+        registry
+            .push_image("frontend", "1.0.0", &ImageSpec::new())
+            .unwrap()
+    });
+    let repo = format!("127.0.0.1:{}/frontend", registry.port());
+    let app = fixture.server.url("app");
+    let pipeline = fixture
+        .pipeline()
+        .replace(
+            &format!("    - git:\n        repoURL: {app}\n        branch: main"),
+            &format!("    - image:\n        repoURL: {repo}\n        constraint: ^1.0.0"),
+        )
+        .replace("commitFrom(vars.appRepo).ID", &format!("imageFrom(\"{repo}\").Tag"))
+        .replace(&format!("commitFrom(\"{app}\").ID"), &format!("imageFrom(\"{repo}\").Tag"))
+        .replace(
+            "      autoPromotionEnabled: true\n",
+            "      autoPromotionEnabled: true\n  webhookReceivers:\n    - name: registry\n      distribution:\n        secretRef:\n          name: registry-hook\n",
+        )
+        + "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: registry-hook\n  namespace: shop\nstringData:\n  secret: reg-s3cr3t\n";
+    fixture.write_config(&pipeline);
+    let server = fixture.start().await;
+    let handle = server.handle();
+    let api = serve_on(listener, handle.clone(), false).await;
+    let project = api.get("/api/v1/projects/shop").await;
+    assert_eq!(
+        project["webhookReceivers"][0]["path"],
+        path.as_str(),
+        "{project}"
+    );
+    let tag_of = |record: &gantry_store::FreightRecord| {
+        record
+            .freight
+            .images
+            .first()
+            .and_then(|image| image.tag.clone())
+    };
+    eventually("the 1.0.0 freight", || {
+        (tag_of(&newest_freight(&handle)?)? == "1.0.0").then_some(())
+    })
+    .await;
+
+    // Pushing 1.1.0 (2.0.0 is outside the constraint) notifies gantry; only a refresh finds it.
+    block_in_place(|| {
+        registry
+            .push_image("frontend", "1.1.0", &ImageSpec::new())
+            .unwrap()
+    });
+    eventually("the 1.1.0 freight", || {
+        (tag_of(&newest_freight(&handle)?)? == "1.1.0").then_some(())
+    })
+    .await;
+    let refreshed = metric(
+        &api,
+        "gantry_warehouse_refreshes_total{trigger=\"webhook\"} ",
+    )
+    .await;
+    assert!(refreshed >= Some(1), "{refreshed:?}");
+    let before = refreshed.unwrap_or_default();
+    block_in_place(|| {
+        registry
+            .push_image("frontend", "2.0.0", &ImageSpec::new())
+            .unwrap()
+    });
+    // The 2.0.0 notification arrives (within the registry's 1 s batching) but refreshes
+    // nothing.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(
+        metric(
+            &api,
+            "gantry_warehouse_refreshes_total{trigger=\"webhook\"} "
+        )
+        .await,
+        Some(before)
+    );
+    assert_eq!(tag_of(&newest_freight(&handle).unwrap()).unwrap(), "1.1.0");
+    server.shutdown().await;
+}
+
+/// Reads a JSON body.
+trait JsonValue {
+    async fn json_value(self) -> Value;
+}
+
+impl JsonValue for reqwest::Response {
+    async fn json_value(self) -> Value {
+        serde_json::from_slice(&self.bytes().await.unwrap()).unwrap()
+    }
+}
