@@ -1,6 +1,7 @@
 //! Discovery against the real Debian `docker-registry` (distribution 2.8) started by
 //! gantry-test: htpasswd and token auth, Docker manifest lists and OCI indexes, build-time
-//! precedence, a file cache shared by two clients, a moving tag and an OCI chart repository.
+//! precedence, a file cache shared by two clients, a moving tag, an OCI chart repository, and
+//! tokens per repository with a regex credential Secret.
 //!
 //! The tests are synchronous: the harness pushes with reqwest's blocking client, which must not
 //! run (or be dropped) inside an async runtime, so each discovery runs in a runtime of its own.
@@ -8,6 +9,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use gantry_api::core_v1::Secret;
 use gantry_api::kargo::{ImageDiscoveryResult, ImageSubscription};
 use gantry_registry::{
     CredentialStore, FileCache, MetadataCache, RegistryClient, RegistryError, RequestCounts,
@@ -567,4 +569,56 @@ fn an_oci_chart_repository_lists_versions_newest_first_with_plus_restored() {
     }));
     let result = block_on(discover_charts(&constrained, None, &none(), &client)).unwrap();
     assert_eq!(result.versions, ["1.2.0+build.1"]);
+}
+
+#[test]
+fn each_repository_of_a_token_registry_gets_its_own_token_and_a_missing_one_is_not_found() {
+    let registry = Registry::start_token(USER, PASSWORD).unwrap();
+    for repository in ["team/app", "team/worker"] {
+        registry
+            .push_image(
+                repository,
+                "1.0.0",
+                &ImageSpec::new().created(day("2024-06-01")),
+            )
+            .unwrap();
+    }
+    let client = client();
+    // one Secret for the whole `team/` namespace
+    let secret: Secret = serde_json::from_value(json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "team", "labels": {"kargo.akuity.io/cred-type": "image"}},
+        "stringData": {
+            "repoURL": format!("^{}/team/", regex_escape(&registry.host())),
+            "repoURLIsRegex": "true",
+            "username": USER,
+            "password": PASSWORD,
+        },
+    }))
+    .unwrap();
+    let (store, errors) = CredentialStore::from_secrets([&secret]);
+    assert!(errors.is_empty(), "{errors:?}");
+    for repository in ["team/app", "team/worker", "team/app"] {
+        let subscription = image_subscription(json!({"repoURL": repo_url(&registry, repository)}));
+        let result = discover(&subscription, &store, &client).unwrap();
+        assert_eq!(tags(&result), ["1.0.0"], "{repository}");
+    }
+    assert_eq!(client.counts().token_fetches, 2);
+    assert_eq!(
+        registry.token_request_scopes(),
+        [
+            vec!["repository:team/app:pull".to_owned()],
+            vec!["repository:team/worker:pull".to_owned()],
+        ]
+    );
+
+    let missing = image_subscription(json!({"repoURL": repo_url(&registry, "team/nothing")}));
+    let error = discover(&missing, &store, &client).unwrap_err();
+    assert!(error.is_not_found(), "{error:?}");
+    assert!(error.to_string().contains("team/nothing"), "{error}");
+}
+
+fn regex_escape(text: &str) -> String {
+    text.replace('.', "\\.")
 }
