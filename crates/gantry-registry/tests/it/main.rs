@@ -1,6 +1,6 @@
 //! Integration tests of the registry adapter against scripted registries (wiremock): paging,
-//! authentication, faults, manifests and discovery request counts. Tests against the real
-//! Debian `docker-registry` live with the gantry-test harness.
+//! authentication, faults, manifests and discovery request counts; and against the real Debian
+//! `docker-registry` started by gantry-test (`real`): auth modes, indexes, build times, caches.
 #![allow(clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
 
 mod auth;
@@ -8,6 +8,7 @@ mod charts;
 mod discovery;
 mod fake;
 mod faults;
+mod real;
 mod tags;
 
 use gantry_api::kargo::{ChartSubscription, ImageSubscription};
