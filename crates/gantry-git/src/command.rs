@@ -152,6 +152,9 @@ impl<'a> Invocation<'a> {
     /// be started or times out.
     pub(crate) fn output(self) -> Result<Output> {
         let runner = self.runner;
+        let started = Instant::now();
+        // The subcommand only: later arguments may name URLs or paths users consider private.
+        let subcommand = subcommand_of(&self.args);
         let author = self.author.unwrap_or(&runner.author);
         let mut command = Command::new(&runner.program);
         command
@@ -260,6 +263,13 @@ impl<'a> Invocation<'a> {
                 timeout: runner.timeout,
             });
         };
+        tracing::debug!(
+            action = %self.action,
+            subcommand,
+            status = status.code(),
+            elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            "git finished"
+        );
         let redactor = Redactor::new(self.credentials);
         let mut stdout = stdout.unwrap_or_default();
         if !status.success() {
@@ -274,6 +284,20 @@ impl<'a> Invocation<'a> {
             stderr: redactor.redact(&String::from_utf8_lossy(&stderr.unwrap_or_default())),
         })
     }
+}
+
+/// The git subcommand among `args` (the first word that is neither an option nor the value of
+/// `-c`/`-C`).
+fn subcommand_of(args: &[OsString]) -> String {
+    let mut words = args.iter().map(|arg| arg.to_string_lossy());
+    while let Some(word) = words.next() {
+        if word == "-c" || word == "-C" {
+            words.next();
+        } else if !word.starts_with('-') {
+            return word.into_owned();
+        }
+    }
+    String::new()
 }
 
 impl Output {

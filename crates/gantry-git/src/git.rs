@@ -100,7 +100,15 @@ struct Inner {
     options: GitOptions,
     root: PathBuf,
     runner: Runner,
+    /// Worktrees opened before, by path: what [`crate::Worktree::open`] learnt from git.
+    opened: std::sync::Mutex<std::collections::HashMap<PathBuf, crate::worktree::Opened>>,
+    /// When each mirror last had `gc --auto`, by mirror dir name.
+    last_gc: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
+
+/// How often a mirror is offered `gc --auto` after fetches: it only counts loose objects most
+/// of the time, but that is a process per fetch on the promotion's critical path.
+const GC_EVERY: std::time::Duration = std::time::Duration::from_mins(1);
 
 /// The global git config every gantry git process reads instead of the user's.
 const GLOBAL_CONFIG: &str = "\
@@ -206,6 +214,8 @@ impl Git {
                 options,
                 root,
                 runner,
+                opened: std::sync::Mutex::default(),
+                last_gc: std::sync::Mutex::default(),
             }),
         })
     }
@@ -222,6 +232,43 @@ impl Git {
 
     pub(crate) fn runner(&self) -> &Runner {
         &self.inner.runner
+    }
+
+    /// Whether the mirror `name` is due a `gc --auto` (at most one per [`GC_EVERY`], the first
+    /// at once); records it as done.
+    fn gc_due(&self, name: &str) -> bool {
+        let now = std::time::Instant::now();
+        let mut last = self
+            .inner
+            .last_gc
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match last.get(name) {
+            Some(at) if now.duration_since(*at) < GC_EVERY => false,
+            _ => {
+                last.insert(name.to_owned(), now);
+                true
+            }
+        }
+    }
+
+    /// What an earlier [`crate::Worktree::open`] of `path` found, if anything.
+    pub(crate) fn opened(&self, path: &Path) -> Option<crate::worktree::Opened> {
+        self.inner
+            .opened
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(path)
+            .cloned()
+    }
+
+    /// Remembers what [`crate::Worktree::open`] found at `path`.
+    pub(crate) fn remember_opened(&self, path: PathBuf, opened: crate::worktree::Opened) {
+        self.inner
+            .opened
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(path, opened);
     }
 
     /// The bare mirror of `url`, cloned on first use and fetched (`--prune`) on every later call.
@@ -257,11 +304,13 @@ impl Git {
                 .credentials(remote.credentials.as_ref())
                 .url(&remote.url)
                 .run()?;
-            // `gc.auto` is 0 globally, so no git process starts a gc behind our lock's back.
-            self.runner()
-                .git(&path, "gc")
-                .args(["-c", "gc.auto=6700", "gc", "--auto", "--quiet"])
-                .run()?;
+            if self.gc_due(&name) {
+                // `gc.auto` is 0 globally, so no git process starts a gc behind our lock's back.
+                self.runner()
+                    .git(&path, "gc")
+                    .args(["-c", "gc.auto=6700", "gc", "--auto", "--quiet"])
+                    .run()?;
+            }
         } else {
             self.clone_mirror(&remote, &path, options)?;
         }

@@ -221,6 +221,7 @@ impl Mirror {
                 .run()?;
             (commit, branch)
         };
+        crate::worktree::Opened::remember_new(&self.git, &path, &self.path, &self.remote.url);
 
         let worktree = Worktree::open(&self.git, &path).and_then(|mut worktree| {
             worktree.set_credentials(remote.credentials.clone());
@@ -278,7 +279,7 @@ impl Mirror {
                 stderr: format!("the mirror of {} has no default branch", remote.url),
             })?,
             Target::Tag(tag) => {
-                check_ref_name(&self.git, "refs/tags/", tag)?;
+                check_ref_name("refs/tags/", tag)?;
                 let commit = self.resolve(&format!("refs/tags/{tag}"))?.ok_or_else(|| {
                     GitError::RefNotFound {
                         url: remote.url.clone(),
@@ -297,7 +298,7 @@ impl Mirror {
                 return Ok((commit, None));
             }
         };
-        check_ref_name(&self.git, "refs/heads/", &branch)?;
+        check_ref_name("refs/heads/", &branch)?;
         if let Some(commit) = self.resolve(&format!("refs/heads/{branch}"))? {
             return Ok((commit, Some(branch)));
         }
@@ -381,23 +382,34 @@ pub(crate) fn resolve_commit(git: &Git, dir: &Path, revision: &str) -> Result<Op
 }
 
 /// Fails unless `prefix` + `name` is a ref name git accepts (and `name` is no option).
-pub(crate) fn check_ref_name(git: &Git, prefix: &str, name: &str) -> Result<()> {
-    let valid = !name.starts_with('-')
-        && git
-            .runner()
-            .git(git.root(), "check-ref-format")
-            .arg("check-ref-format")
-            .arg(format!("{prefix}{name}"))
-            .output()?
-            .status
-            .success();
-    if valid {
+pub(crate) fn check_ref_name(prefix: &str, name: &str) -> Result<()> {
+    if !name.starts_with('-') && is_valid_ref_name(&format!("{prefix}{name}")) {
         Ok(())
     } else {
         Err(GitError::InvalidRefName {
             name: name.to_owned(),
         })
     }
+}
+
+/// Whether git accepts `name` as a ref name, by the rules of `git check-ref-format` (without
+/// options): checked here rather than by starting git, since every push and checkout asks.
+pub(crate) fn is_valid_ref_name(name: &str) -> bool {
+    let forbidden = |c: char| {
+        c.is_ascii_control() || matches!(c, ' ' | '~' | '^' | ':' | '?' | '*' | '[' | '\\')
+    };
+    name != "@"
+        && name.contains('/')
+        && !name.ends_with('.')
+        && !name.contains("@{")
+        && !name.contains(forbidden)
+        && name.split('/').all(|component| {
+            !component.is_empty()
+                && !component.starts_with('.')
+                // git compares case-sensitively: `x.LOCK` is a valid name
+                && !component.as_bytes().ends_with(b".lock")
+                && !component.contains("..")
+        })
 }
 
 /// Directories for a cone: relative, without `./` or trailing `/`, no globs. `None` when one of
@@ -431,5 +443,54 @@ mod tests {
         assert_eq!(cone_dirs(&["apps".into(), "./".into()]).unwrap(), None);
         assert!(cone_dirs(&["apps/*".into()]).is_err());
         assert!(cone_dirs(&["../x".into()]).is_err());
+    }
+
+    #[test]
+    fn ref_names_are_judged_as_git_check_ref_format_judges_them() {
+        let names = [
+            "refs/heads/main",
+            "refs/heads/feature/x-1",
+            "refs/tags/v1.2.3",
+            "refs/heads/kargo/promotion/develop.01abc",
+            "refs/heads/ünïcode",
+            "refs/heads/a.b",
+            "refs/heads/@",
+            "refs/heads/a@b",
+            "main",
+            "@",
+            "refs/heads/",
+            "/refs/heads/main",
+            "refs//heads/main",
+            "refs/heads/main.",
+            "refs/heads/main.lock",
+            "refs/heads/.hidden",
+            "refs/heads/a..b",
+            "refs/heads/a@{1}",
+            "refs/heads/a b",
+            "refs/heads/a~1",
+            "refs/heads/a^",
+            "refs/heads/a:b",
+            "refs/heads/a?",
+            "refs/heads/a*",
+            "refs/heads/a[b",
+            "refs/heads/a\\b",
+            "refs/heads/tab\there",
+            "refs/heads/del\u{7f}",
+            "refs/heads/x.lock/y",
+            "refs/heads/x/.y",
+            "refs/heads/-dash",
+            "refs/heads/a/",
+            "refs/heads/a.lock.b",
+            "refs/heads/x.LOCK",
+        ];
+        for name in names {
+            let git_says = std::process::Command::new("git")
+                .args(["check-ref-format", name])
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .status()
+                .expect("git runs")
+                .success();
+            assert_eq!(is_valid_ref_name(name), git_says, "{name:?}");
+        }
     }
 }

@@ -120,7 +120,7 @@ impl Worktree {
             .ok_or_else(|| GitError::NoBranch {
                 path: self.path.clone(),
             })?;
-        check_ref_name(&self.git, "refs/heads/", &branch)?;
+        check_ref_name("refs/heads/", &branch)?;
         let reference = format!("refs/heads/{branch}");
         let _lock = self.git.push_lock(&self.remote.key, &branch)?;
         let max_attempts = options.max_attempts.max(1);
@@ -218,7 +218,7 @@ impl Worktree {
         force: bool,
         credentials: Option<&Credentials>,
     ) -> Result<PushOutcome> {
-        check_ref_name(&self.git, "refs/tags/", tag)?;
+        check_ref_name("refs/tags/", tag)?;
         let reference = format!("refs/tags/{tag}");
         let mut push = self.command("push tag").args(["push", "--quiet"]);
         if force {

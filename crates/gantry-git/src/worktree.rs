@@ -38,6 +38,45 @@ pub struct CommitOutcome {
     pub created: bool,
 }
 
+/// What opening a worktree learnt from git, kept by [`Git`] so that the steps of one promotion,
+/// which each open the same worktree, start no git process for it after the first.
+#[derive(Debug, Clone)]
+pub(crate) struct Opened {
+    /// The text of `<worktree>/.git` (`gitdir: ...`) when it was opened: a worktree removed and
+    /// made again elsewhere, or replaced by something else, no longer matches it.
+    dot_git: String,
+    git_dir: PathBuf,
+    mirror: PathBuf,
+    url: String,
+}
+
+impl Opened {
+    /// Records a worktree just added to `mirror` at `path` (its `.git` file names its git dir),
+    /// so that opening it needs no git process. Does nothing when `.git` is not as expected:
+    /// opening then asks git.
+    pub(crate) fn remember_new(git: &Git, path: &Path, mirror: &Path, url: &str) {
+        let Ok(dot_git) = fs_err::read_to_string(path.join(".git")) else {
+            return;
+        };
+        let Some(named) = dot_git.strip_prefix("gitdir: ").map(str::trim_end) else {
+            return;
+        };
+        let git_dir = path.join(named);
+        if git_dir.parent() != Some(mirror.join("worktrees").as_path()) {
+            return;
+        }
+        git.remember_opened(
+            path.to_owned(),
+            Self {
+                dot_git,
+                git_dir,
+                mirror: mirror.to_owned(),
+                url: url.to_owned(),
+            },
+        );
+    }
+}
+
 impl Worktree {
     /// Opens the worktree at `path`, made earlier by [`crate::Mirror::worktree`]. It has no
     /// credentials until [`Worktree::set_credentials`] (or a push that brings its own).
@@ -48,9 +87,56 @@ impl Worktree {
         if !path.is_dir() {
             return Err(not_a_worktree());
         }
+        // `.git` of a linked worktree is a file naming its git dir; a plain read of it tells
+        // whether this is still the worktree opened before.
+        let dot_git = fs_err::read_to_string(path.join(".git")).ok();
+        let (git_dir, mirror, url) = match (dot_git, git.opened(&path)) {
+            (Some(dot_git), Some(opened))
+                if opened.dot_git == dot_git && opened.git_dir.join("HEAD").is_file() =>
+            {
+                (opened.git_dir, opened.mirror, opened.url)
+            }
+            (dot_git, _) => {
+                let (git_dir, mirror, url) = Self::inspect(git, &path)?;
+                if let Some(dot_git) = dot_git {
+                    git.remember_opened(
+                        path.clone(),
+                        Opened {
+                            dot_git,
+                            git_dir: git_dir.clone(),
+                            mirror: mirror.clone(),
+                            url: url.clone(),
+                        },
+                    );
+                }
+                (git_dir, mirror, url)
+            }
+        };
+        let remote = Remote::resolve(&url, None)?;
+        let branch = match fs_err::read_to_string(git_dir.join(BRANCH_FILE)) {
+            Ok(text) => Some(text.trim().to_owned()).filter(|branch| !branch.is_empty()),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => None,
+            Err(source) => return Err(GitError::io("read the tracked branch", source)),
+        };
+        Ok(Self {
+            git: git.clone(),
+            path,
+            git_dir,
+            mirror,
+            remote,
+            branch,
+        })
+    }
+
+    /// Asks git what `path` is: its git dir, its mirror and the mirror's remote URL. Fails
+    /// unless `path` is the top of a linked worktree.
+    fn inspect(git: &Git, path: &Path) -> Result<(PathBuf, PathBuf, String)> {
+        let not_a_worktree = || GitError::NotAWorktree {
+            path: path.to_owned(),
+        };
         let output = git
             .runner()
-            .git(&path, "rev-parse")
+            .git(path, "rev-parse")
             .args([
                 "rev-parse",
                 "--path-format=absolute",
@@ -71,31 +157,18 @@ impl Worktree {
                 .ok()
                 .is_some_and(|a| fs_err::canonicalize(b).ok() == Some(a))
         };
-        if !output.status.success() || !same_dir(&toplevel, &path) || git_dir == mirror {
+        if !output.status.success() || !same_dir(&toplevel, path) || git_dir == mirror {
             return Err(not_a_worktree());
         }
         let url = git
             .runner()
-            .git(&path, "config")
+            .git(path, "config")
             .args(["config", "--get", "remote.origin.url"])
             .output()?;
         if !url.status.success() {
             return Err(not_a_worktree());
         }
-        let remote = Remote::resolve(&url.text(), None)?;
-        let branch = match fs_err::read_to_string(git_dir.join(BRANCH_FILE)) {
-            Ok(text) => Some(text.trim().to_owned()).filter(|branch| !branch.is_empty()),
-            Err(error) if error.kind() == io::ErrorKind::NotFound => None,
-            Err(source) => return Err(GitError::io("read the tracked branch", source)),
-        };
-        Ok(Self {
-            git: git.clone(),
-            path,
-            git_dir,
-            mirror,
-            remote,
-            branch,
-        })
+        Ok((git_dir, mirror, url.text()))
     }
 
     /// The worktree's directory.
@@ -236,7 +309,7 @@ impl Worktree {
     /// Creates the annotated tag `name` on `HEAD` (replacing an existing one when `force`) and
     /// returns the tagged commit. The tag lives in the mirror until it is pushed.
     pub fn tag(&self, name: &str, message: &str, force: bool) -> Result<String> {
-        check_ref_name(&self.git, "refs/tags/", name)?;
+        check_ref_name("refs/tags/", name)?;
         let mut tag = self
             .command("tag")
             .args(["tag", "--annotate", "--no-sign", "--file=-"]);

@@ -2,7 +2,10 @@
 //! the client.
 //!
 //! - `SemVer` / `Lexical`: list tags, filter and order them ([`TagSelector::select`]), then
-//!   resolve them one by one, best first, until `discoveryLimit` images match the platform.
+//!   resolve them best first until `discoveryLimit` images match the platform: the best
+//!   `discoveryLimit` at once (concurrently, order kept), then as many more as were missing or
+//!   on another platform, and so on. Kargo resolves them one at a time; the tags resolved are
+//!   the same.
 //! - `NewestBuild`: resolve every tag the filter passes, concurrently (at most
 //!   [`ClientOptions::metadata_concurrency`] at once, under the per-host rate limit), order by
 //!   build time (newest first, ties by tag descending), keep `discoveryLimit`.
@@ -43,30 +46,39 @@ pub async fn discover_images(
         .filter(|p| !p.is_empty())
         .map(Platform::parse)
         .transpose()?;
-    let repository = Repository::parse(&subscription.repo_url)?;
-    let remote = Remote::new(repository)
-        .with_credentials(
-            credentials
-                .lookup(CredentialType::Image, &subscription.repo_url)
-                .map(BasicCredentials::from),
-        )
-        .skip_tls_verify(subscription.insecure_skip_tls_verify);
+    let remote = remote_for(subscription, credentials)?;
     let platform = platform.as_ref();
     let images = match selection {
         ImageSelection::Tags { selector, limit } => {
             let tags = client.list_tags(&remote).await?;
+            let ordered: Vec<String> = selector
+                .select(&tags)
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            let concurrency = client.options().metadata_concurrency.max(1);
+            let remote = &remote;
             let mut images = Vec::with_capacity(limit);
-            for tag in selector.select(&tags) {
-                if images.len() >= limit {
+            let mut next = ordered.into_iter();
+            // Resolve as many of the best tags as are still missing, concurrently and in order:
+            // the tags resolved are exactly those a one-by-one walk would resolve.
+            while images.len() < limit {
+                let window: Vec<String> = next.by_ref().take(limit - images.len()).collect();
+                if window.is_empty() {
                     break;
                 }
-                if let Some(image) = skip_missing(
-                    client
-                        .image_for_tag(&remote, tag, platform, subscription.cache_by_tag)
-                        .await,
-                )? {
-                    images.push(image);
-                }
+                let found: Vec<Option<TaggedImage>> = stream::iter(window)
+                    .map(|tag| async move {
+                        skip_missing(
+                            client
+                                .image_for_tag(remote, &tag, platform, subscription.cache_by_tag)
+                                .await,
+                        )
+                    })
+                    .buffered(concurrency)
+                    .try_collect()
+                    .await?;
+                images.extend(found.into_iter().flatten());
             }
             images
         }
@@ -110,6 +122,51 @@ pub async fn discover_images(
             .map(TaggedImage::into_reference)
             .collect(),
     })
+}
+
+/// The subscription's repository, with its credentials.
+fn remote_for(subscription: &ImageSubscription, credentials: &CredentialStore) -> Result<Remote> {
+    let repository = Repository::parse(&subscription.repo_url)?;
+    Ok(Remote::new(repository)
+        .with_credentials(
+            credentials
+                .lookup(CredentialType::Image, &subscription.repo_url)
+                .map(BasicCredentials::from),
+        )
+        .skip_tls_verify(subscription.insecure_skip_tls_verify))
+}
+
+/// Waits until the registry serves `tag` of the subscription's repository (a manifest `HEAD`
+/// answers), polling with a growing pause, for at most `patience`; says whether it does.
+///
+/// For registry notifications: `docker-registry` sends the push event of a tagged manifest
+/// before it links the tag, so a discovery started by the notification can miss the tag it
+/// announces. Errors other than "not there" end the wait at once (discovery reports them).
+pub async fn await_tag(
+    subscription: &ImageSubscription,
+    credentials: &CredentialStore,
+    client: &RegistryClient,
+    tag: &str,
+    patience: std::time::Duration,
+) -> bool {
+    let Ok(remote) = remote_for(subscription, credentials) else {
+        return false;
+    };
+    let deadline = tokio::time::Instant::now() + patience;
+    let mut pause = std::time::Duration::from_millis(5);
+    loop {
+        match client.head_manifest(&remote, tag).await {
+            Ok(_) => return true,
+            Err(error) if error.is_not_found() => {}
+            Err(_) => return false,
+        }
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return false;
+        }
+        tokio::time::sleep(pause.min(deadline - now)).await;
+        pause = (pause * 2).min(std::time::Duration::from_millis(200));
+    }
 }
 
 /// A tag that is not there (any more) is no image rather than an error.

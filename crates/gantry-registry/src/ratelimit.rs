@@ -18,10 +18,13 @@ pub struct RateLimit {
 }
 
 impl Default for RateLimit {
+    /// 20 requests per second as in Kargo, with a burst of 40: a whole discovery with the
+    /// default `discoveryLimit` (the tag list, 20 HEADs, a new tag's manifest and config) goes
+    /// out at once after a quiet spell instead of queueing its last requests.
     fn default() -> Self {
         Self {
             per_second: 20.0,
-            burst: 20,
+            burst: 40,
         }
     }
 }

@@ -113,6 +113,10 @@ pub enum Command {
         /// Told when the discovery has finished and its Freight (if any) is stored; `None` to
         /// fire and forget.
         reply: Option<oneshot::Sender<Result<RefreshOutcome, ApiError>>>,
+        /// Image tags a registry notification announced: image subscriptions that would take
+        /// one first wait (briefly) until the registry serves it, since `docker-registry`
+        /// notifies before it links the tag. Empty for every other refresh.
+        pushed_tags: Vec<String>,
     },
     /// Queue a Promotion of a Freight into a Stage (Kargo's `kargo promote`).
     Promote {
@@ -415,6 +419,7 @@ impl Handle {
             project: project.to_owned(),
             name: name.to_owned(),
             reply: Some(reply),
+            pushed_tags: Vec::new(),
         };
         self.ask(command, answer).await
     }

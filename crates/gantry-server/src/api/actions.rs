@@ -132,6 +132,7 @@ pub(crate) async fn refresh(
             project,
             name: name.clone(),
             reply: None,
+            pushed_tags: Vec::new(),
         })
         .await?;
     Ok((

@@ -26,11 +26,14 @@ impl Controller {
                 project,
                 name,
                 reply,
+                pushed_tags,
             } => {
                 let key = (project.clone(), name.clone());
                 match self.warehouses.get(&key) {
                     Some(task) => {
-                        let _ = task.refresh.send(reply);
+                        let _ = task
+                            .refresh
+                            .send(super::RefreshRequest { reply, pushed_tags });
                     }
                     None => {
                         if let Some(reply) = reply {

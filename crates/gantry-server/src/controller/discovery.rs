@@ -41,7 +41,14 @@ pub(crate) struct Request {
     pub(crate) credentials: Arc<CredentialStore>,
     /// What the Warehouse's previous discovery in this process found (for short-circuits).
     pub(crate) previous: Option<Arc<DiscoveredArtifacts>>,
+    /// Image tags a registry notification just announced (see [`crate::Command`]).
+    pub(crate) pushed_tags: Arc<[String]>,
 }
+
+/// How long an image discovery waits for a tag a registry notification announced to be
+/// served: the registry links the tag right after notifying, so this is only ever reached
+/// when the notification was wrong (or the tag deleted at once).
+const PUSHED_TAG_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Discovers one subscription type.
 pub(crate) trait Discover: Send + Sync {
@@ -158,6 +165,7 @@ impl Discover for ImageDiscoverer {
             request.subscription.name,
             request.credentials,
             self.client.clone(),
+            request.pushed_tags,
         ))
     }
 }
@@ -168,7 +176,26 @@ async fn discover_images(
     name: Option<String>,
     credentials: Arc<CredentialStore>,
     client: gantry_registry::RegistryClient,
+    pushed_tags: Arc<[String]>,
 ) -> Result<Found, String> {
+    if !pushed_tags.is_empty()
+        && let Ok(selection) =
+            gantry_core::selection::ImageSelection::for_subscription(&subscription)
+    {
+        for tag in pushed_tags.iter().filter(|tag| selection.matches_tag(tag)) {
+            let served = gantry_registry::await_tag(
+                &subscription,
+                &credentials,
+                &client,
+                tag,
+                PUSHED_TAG_PATIENCE,
+            )
+            .await;
+            if !served {
+                tracing::debug!(tag, "an announced tag is not served; discovering anyway");
+            }
+        }
+    }
     gantry_registry::discover_images(&subscription, name.as_deref(), &credentials, &client)
         .await
         .map(Found::Image)

@@ -124,11 +124,17 @@ impl Context {
 }
 
 /// A refresh request for a Warehouse task.
-pub(crate) type RefreshReply = Option<oneshot::Sender<Result<RefreshOutcome, ApiError>>>;
+#[derive(Debug, Default)]
+pub(crate) struct RefreshRequest {
+    /// Who waits for the outcome, if anyone.
+    pub(crate) reply: Option<oneshot::Sender<Result<RefreshOutcome, ApiError>>>,
+    /// Image tags just announced by a registry notification.
+    pub(crate) pushed_tags: Vec<String>,
+}
 
 struct WarehouseTask {
     spec: gantry_api::kargo::Warehouse,
-    refresh: mpsc::UnboundedSender<RefreshReply>,
+    refresh: mpsc::UnboundedSender<RefreshRequest>,
     task: JoinHandle<()>,
 }
 

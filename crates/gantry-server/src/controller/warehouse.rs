@@ -19,7 +19,7 @@ use gantry_store::{InsertOutcome, NewEvent, StoreError, kinds};
 use tokio::sync::mpsc;
 
 use super::discovery::{Found, Request};
-use super::{Context, Internal, RefreshReply};
+use super::{Context, Internal, RefreshRequest};
 use crate::{ApiError, ChangeKind, RefreshOutcome};
 
 /// Someone waiting for a refresh.
@@ -34,7 +34,7 @@ pub(crate) async fn run(
     project: String,
     name: String,
     spec: Warehouse,
-    mut requests: mpsc::UnboundedReceiver<RefreshReply>,
+    mut requests: mpsc::UnboundedReceiver<RefreshRequest>,
 ) {
     let interval = parse_go_duration(&spec.spec.interval)
         .unwrap_or(DEFAULT_INTERVAL)
@@ -42,13 +42,21 @@ pub(crate) async fn run(
     let mut stopped = context.stopped.clone();
     let mut previous: Option<Arc<DiscoveredArtifacts>> = None;
     let mut replies: Vec<Reply> = Vec::new();
+    let mut pushed_tags: Vec<String> = Vec::new();
     tracing::info!(project, warehouse = name, ?interval, "watching warehouse");
     loop {
         if context.stopping() {
             return;
         }
-        let (outcome, artifacts) =
-            discover(&context, &project, &name, &spec, previous.clone()).await;
+        let (outcome, artifacts) = discover(
+            &context,
+            &project,
+            &name,
+            &spec,
+            previous.clone(),
+            std::mem::take(&mut pushed_tags).into(),
+        )
+        .await;
         if artifacts.is_some() {
             previous = artifacts;
         }
@@ -69,10 +77,18 @@ pub(crate) async fn run(
             () = wait => {}
             request = requests.recv() => match request {
                 Some(request) => {
-                    replies.extend(request);
+                    let mut take = |request: RefreshRequest| {
+                        replies.extend(request.reply);
+                        for tag in request.pushed_tags {
+                            if !pushed_tags.contains(&tag) {
+                                pushed_tags.push(tag);
+                            }
+                        }
+                    };
+                    take(request);
                     // Requests that queued up meanwhile are answered by the same discovery.
                     while let Ok(more) = requests.try_recv() {
-                        replies.extend(more);
+                        take(more);
                     }
                 }
                 None => return,
@@ -89,6 +105,7 @@ async fn discover(
     name: &str,
     spec: &Warehouse,
     previous: Option<Arc<DiscoveredArtifacts>>,
+    pushed_tags: Arc<[String]>,
 ) -> (
     Result<RefreshOutcome, StoreError>,
     Option<Arc<DiscoveredArtifacts>>,
@@ -113,6 +130,7 @@ async fn discover(
             subscription: subscription.clone(),
             credentials: Arc::clone(&credentials),
             previous: previous.clone(),
+            pushed_tags: Arc::clone(&pushed_tags),
         };
         match discoverer.discover(request).await {
             Ok(Found::Git(result)) => artifacts.git.push(result),

@@ -308,3 +308,116 @@ impl JsonValue for reqwest::Response {
         serde_json::from_slice(&self.bytes().await.unwrap()).unwrap()
     }
 }
+
+/// The tag in develop/frontend/instance.yaml on the remote.
+fn develop_tag(fixture: &Fixture) -> String {
+    let (_, file, _) = fixture.gitops("develop/frontend/instance.yaml");
+    file.lines()
+        .find_map(|line| line.trim().strip_prefix("tag: "))
+        .unwrap_or_default()
+        .trim_matches('"')
+        .to_owned()
+}
+
+/// The head of `main` in a bare repository, read from its ref files (no git process, so that
+/// polling it is cheap and does not disturb what is measured).
+fn bare_head(bare: &std::path::Path) -> Option<String> {
+    if let Ok(text) = std::fs::read_to_string(bare.join("refs/heads/main")) {
+        return Some(text.trim().to_owned());
+    }
+    let packed = std::fs::read_to_string(bare.join("packed-refs")).ok()?;
+    packed.lines().find_map(|line| {
+        line.strip_suffix(" refs/heads/main")
+            .map(|id| id.trim().to_owned())
+    })
+}
+
+/// Run with `scripts/bench-serve.sh`, or
+/// `cargo test --release -p gantry-server --test it -- --ignored --nocapture tag_push`.
+/// `GANTRY_BENCH_TAGS` sets the number of tags (default 50), `GANTRY_BENCH_PAUSE_MS` the pause
+/// between a commit and the next push (default 1,500).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement: prints latency percentiles"]
+async fn latency_from_tag_push_with_registry_webhook_to_gitops_commit() {
+    use std::time::{Duration, Instant};
+    let tags: usize = std::env::var("GANTRY_BENCH_TAGS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    let pause: u64 = std::env::var("GANTRY_BENCH_PAUSE_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_500);
+    let fixture = Fixture::new();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let path = receiver_path("distribution", "shop", "registry", &["reg-s3cr3t"]);
+    let registry = block_in_place(|| {
+        Registry::start_anonymous_notifying(&format!("http://127.0.0.1:{port}{path}")).unwrap()
+    });
+    block_in_place(|| {
+        registry
+            .push_image("frontend", "1.0.0", &ImageSpec::new())
+            .unwrap()
+    });
+    let repo = format!("127.0.0.1:{}/frontend", registry.port());
+    let app = fixture.server.url("app");
+    let pipeline = fixture
+        .pipeline()
+        .replace(
+            &format!("    - git:\n        repoURL: {app}\n        branch: main"),
+            &format!("    - image:\n        repoURL: {repo}\n        imageSelectionStrategy: SemVer\n        strictSemvers: true"),
+        )
+        .replace("commitFrom(vars.appRepo).ID", &format!("imageFrom(\"{repo}\").Tag"))
+        .replace(&format!("commitFrom(\"{app}\").ID"), &format!("imageFrom(\"{repo}\").Tag"))
+        .replace(
+            "      autoPromotionEnabled: true\n",
+            "      autoPromotionEnabled: true\n  webhookReceivers:\n    - name: registry\n      distribution:\n        secretRef:\n          name: registry-hook\n",
+        )
+        + "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: registry-hook\n  namespace: shop\nstringData:\n  secret: reg-s3cr3t\n";
+    fixture.write_config(&pipeline);
+    let server = fixture.start().await;
+    let handle = server.handle();
+    let _api = serve_on(listener, handle.clone(), false).await;
+    let bare = fixture.server.repo_path("gitops");
+    eventually("1.0.0 in develop", || {
+        (develop_tag(&fixture) == "1.0.0").then_some(())
+    })
+    .await;
+    let mut samples = Vec::with_capacity(tags);
+    for i in 1..=tags {
+        let before = bare_head(&bare).unwrap();
+        // Pushes a build pipeline makes come seconds apart, not back to back: the registry's
+        // rate limit (20 requests/s, a discovery sends about 23) must not be what is measured.
+        // `GANTRY_BENCH_PAUSE_MS=50` measures back-to-back pushes instead.
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        let tag = format!("1.{}.{}", i / 100, i % 100);
+        let spec = ImageSpec::new().label("version", tag.clone());
+        block_in_place(|| registry.push_image("frontend", &tag, &spec).unwrap());
+        let pushed = Instant::now();
+        loop {
+            if bare_head(&bare).is_some_and(|head| head != before) {
+                break;
+            }
+            assert!(
+                pushed.elapsed() < crate::PATIENCE,
+                "timed out waiting for {tag}"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        samples.push(pushed.elapsed());
+        assert_eq!(develop_tag(&fixture), tag);
+    }
+    samples.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    eprintln!(
+        "tag push (registry webhook) → GitOps commit on the remote, {} tags {pause} ms apart: p50 {:.0} ms, p95 {:.0} ms, min {:.0} ms, max {:.0} ms",
+        samples.len(),
+        ms(samples[samples.len() / 2]),
+        ms(samples[samples.len() * 95 / 100]),
+        ms(samples[0]),
+        ms(samples[samples.len() - 1])
+    );
+    server.shutdown().await;
+    block_in_place(move || drop(registry));
+}

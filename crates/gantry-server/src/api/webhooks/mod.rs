@@ -399,6 +399,15 @@ async fn deliver(
         Delivery::Refresh(targets) => targets,
     };
     let names = matching_warehouses(&config, &receiver.project, &targets);
+    // Registry notifications name image tags; git pushes name refs, which need no waiting.
+    let pushed_tags: Vec<String> = if receiver.kind == ReceiverKind::Distribution {
+        targets
+            .iter()
+            .flat_map(|target| target.qualifiers.iter().cloned())
+            .collect()
+    } else {
+        Vec::new()
+    };
     for name in &names {
         state
             .handle
@@ -406,6 +415,7 @@ async fn deliver(
                 project: receiver.project.clone(),
                 name: name.clone(),
                 reply: None,
+                pushed_tags: pushed_tags.clone(),
             })
             .await?;
     }
