@@ -430,3 +430,46 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     }
     text
 }
+
+#[tokio::test]
+async fn await_tag_polls_until_the_registry_serves_the_tag_and_gives_up_after_its_patience() {
+    let registry = Registry::start().await;
+    // The notification came before the tag was linked: two 404s, then the manifest.
+    Mock::given(method("HEAD"))
+        .and(path("/v2/team/app/manifests/1.2.0"))
+        .respond_with(ResponseTemplate::new(404))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&registry.server)
+        .await;
+    registry
+        .image(
+            "team/app",
+            &["1.2.0"],
+            &Image::created("2024-01-01T00:00:00Z"),
+        )
+        .await;
+    let client = client();
+    let subscription = image_subscription(json!({
+        "repoURL": format!("{}/team/app", registry.host()),
+    }));
+    let patience = std::time::Duration::from_secs(5);
+    let started = std::time::Instant::now();
+    assert!(gantry_registry::await_tag(&subscription, &none(), &client, "1.2.0", patience).await);
+    assert!(started.elapsed() < patience);
+    let heads = registry
+        .server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "HEAD")
+        .count();
+    assert_eq!(heads, 3);
+
+    // A tag that never comes: false once the patience is spent.
+    let patience = std::time::Duration::from_millis(150);
+    let started = std::time::Instant::now();
+    assert!(!gantry_registry::await_tag(&subscription, &none(), &client, "9.9.9", patience).await);
+    assert!(started.elapsed() >= patience);
+}
