@@ -39,6 +39,9 @@ pub struct ServerOptions {
     pub config_poll: Duration,
     /// Reload the config on SIGHUP (the binary turns it on; tests leave it off).
     pub reload_on_sighup: bool,
+    /// How many Warehouses may be discovered at once (default 8): a thousand Warehouses that
+    /// all start together queue instead of starting a thousand git processes.
+    pub discovery_concurrency: usize,
 }
 
 impl ServerOptions {
@@ -49,6 +52,7 @@ impl ServerOptions {
             min_interval: DEFAULT_MIN_INTERVAL,
             config_poll: Duration::from_secs(1),
             reload_on_sighup: false,
+            discovery_concurrency: 8,
         }
     }
 }

@@ -82,6 +82,8 @@ pub(crate) struct Context {
     /// Aborts by (project, promotion name).
     pub(crate) aborts: Mutex<HashMap<(String, String), AbortRequest>>,
     pub(crate) discoverers: Discoverers,
+    /// Permits to discover, [`crate::ServerOptions::discovery_concurrency`] of them.
+    pub(crate) discoveries: tokio::sync::Semaphore,
 }
 
 impl Context {
@@ -174,6 +176,7 @@ impl Controller {
     ) -> Self {
         let (internal_tx, internal) = mpsc::unbounded_channel();
         let discoverers = Discoverers::new(git.clone(), registry);
+        let discoveries = tokio::sync::Semaphore::new(options.discovery_concurrency.max(1));
         let context = Arc::new(Context {
             options,
             store,
@@ -184,6 +187,7 @@ impl Controller {
             internal: internal_tx,
             aborts: Mutex::new(HashMap::new()),
             discoverers,
+            discoveries,
         });
         Self {
             context,

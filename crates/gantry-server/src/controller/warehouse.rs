@@ -110,6 +110,8 @@ async fn discover(
     Result<RefreshOutcome, StoreError>,
     Option<Arc<DiscoveredArtifacts>>,
 ) {
+    // Closed only if the context is dropped, which ends this task first.
+    let _permit = context.discoveries.acquire().await.ok();
     let started = std::time::Instant::now();
     let config = context.config();
     let credentials = config

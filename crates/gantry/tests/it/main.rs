@@ -7,6 +7,7 @@
 )]
 
 mod expr;
+mod footprint;
 mod freight;
 mod graph;
 mod remote;
