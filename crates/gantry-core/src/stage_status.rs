@@ -615,8 +615,8 @@ mod tests {
     #[test]
     fn transition_times_change_only_when_a_condition_status_flips() {
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let t1 = t0 + Duration::from_secs(60);
-        let t2 = t1 + Duration::from_secs(60);
+        let t1 = t0 + Duration::from_mins(1);
+        let t2 = t1 + Duration::from_mins(1);
         let mut status = StageStatus::default();
         assert!(refresh(&mut status, ONE, t0));
         assert!(!refresh(&mut status, ONE, t1), "nothing changed");

@@ -20,7 +20,9 @@
 //! are created by the controller; a Stage's Promotions run and end on its worker, one at a time
 //! in name order; aborts are handed to the worker that owns the Promotion.
 //!
-//! Guarantees: every store write is followed by a [`Change`]; a Project is re-evaluated after
+//! Guarantees: no Promotion stays pending or running with nothing to run it: those of Stages
+//! that leave the config (or were gone at start) are aborted. Every store write is followed by
+//! a [`Change`]; a Project is re-evaluated after
 //! new Freight, a finished Promotion, an approval, a config change, when a soak time elapses,
 //! and every 30 seconds as a safety net.
 

@@ -18,6 +18,11 @@
 //! (`<data-dir>/work/<promotion>`) and its git worktrees as they were; a finished step is never
 //! run again. Shutdown and abort take effect between steps.
 //!
+//! A Stage that leaves the config has its Promotions aborted ("stage X was removed from the
+//! config"): its worker ends the running one after the step in progress (not after the last
+//! step: then it ends as it ended), then the pending ones, and ends; the controller aborts
+//! pending ones at once and those no worker owns (see `abort_orphans`).
+//!
 //! Caveats: a step interrupted by a crash runs again from its start (steps are idempotent,
 //! see `gantry_engine::orchestrator`); secrets are read from the config in force when a step
 //! runs, never stored.

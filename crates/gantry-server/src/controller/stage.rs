@@ -3,6 +3,8 @@
 //! blocking pool, one Project at a time, called by the controller only.
 //!
 //! One pass, per Stage (by name):
+//! 0. status: the derived fields (conditions, `freightSummary`, health) are brought up to date
+//!    when stale (`super::status`; a verification below settles them in its own transaction);
 //! 1. soak: when Freight waits for `requiredSoakTime`, remember when to look again;
 //! 2. control-flow Stage (no steps): every available Freight not yet verified there is marked
 //!    verified at once;

@@ -18,7 +18,7 @@ use crate::config::Config;
 
 /// The health check kinds the last Promotion registered, when it succeeded.
 fn health_checks(
-    reader: &Reader<'_>,
+    reader: Reader<'_>,
     project: &str,
     status: &StageStatus,
 ) -> Result<Vec<String>, StoreError> {
@@ -45,7 +45,7 @@ fn health_checks(
 /// The status with its derived fields brought up to date, when they were stale; `None` when
 /// they are current or the Stage is not in the config.
 fn updated(
-    reader: &Reader<'_>,
+    reader: Reader<'_>,
     config: &Config,
     project: &str,
     stage: &str,
@@ -76,7 +76,7 @@ pub(crate) fn settle(
 ) -> Result<Option<StageStatus>, StoreError> {
     let reader = tx.reader();
     let stored = reader.stage_status(project, stage)?;
-    let Some(status) = updated(&reader, config, project, stage, stored, now)? else {
+    let Some(status) = updated(reader, config, project, stage, stored, now)? else {
         return Ok(None);
     };
     tx.save_stage_status(project, stage, &status)?;
@@ -93,10 +93,10 @@ pub(crate) fn settle_if_stale(
     status: Option<&StageStatus>,
 ) -> Result<bool, StoreError> {
     let now = SystemTime::now();
-    let stale = store
-        .read(|r| updated(r, config, project, stage, status.cloned(), now))?
+    let outdated = store
+        .read(|r| updated(*r, config, project, stage, status.cloned(), now))?
         .is_some();
-    if !stale {
+    if !outdated {
         return Ok(false);
     }
     Ok(store
