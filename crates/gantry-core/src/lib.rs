@@ -8,7 +8,8 @@
 //! of step configs), [`url`] (git URL normalisation) and [`glob`]. Git discovery's pure parts
 //! live in [`path_filter`] (`includePaths`/`excludePaths`) and [`commit_filter`]
 //! (`expressionFilter`, recorded subjects). [`warehouse`] with [`alias`] turns discovery results
-//! into Freight; [`stage`] decides which Freight a Stage may take and what auto-promotion does.
+//! into Freight; [`stage`] decides which Freight a Stage may take and what auto-promotion does;
+//! [`stage_status`] derives a Stage's conditions, Freight summary and health.
 //!
 //! This crate never touches the network, the file system or processes: adapters do, behind
 //! traits defined here as they are needed.
@@ -24,6 +25,7 @@ pub mod policy;
 pub mod schema;
 pub mod selection;
 pub mod stage;
+pub mod stage_status;
 pub mod step_schemas;
 pub mod steps;
 pub mod template;

@@ -275,6 +275,18 @@ impl Reader<'_> {
             &[],
         )
     }
+
+    /// Every pending or running Promotion of every Project, by Project, Stage and name (to end
+    /// those whose Stage left the config).
+    pub fn unfinished_promotions(&self) -> Result<Vec<PromotionRecord>, StoreError> {
+        self.promotions(
+            &format!(
+                "SELECT {COLUMNS} FROM promotion WHERE phase IN ('Pending', 'Running')
+                 ORDER BY project, stage, name"
+            ),
+            &[],
+        )
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -668,6 +680,15 @@ impl Store {
     )]
     pub fn running_promotions(&self) -> Result<Vec<PromotionRecord>, StoreError> {
         self.read(|r| r.running_promotions())
+    }
+
+    /// See [`Reader::unfinished_promotions`].
+    #[expect(
+        clippy::redundant_closure_for_method_calls,
+        reason = "the method path is not general over the reader's lifetime"
+    )]
+    pub fn unfinished_promotions(&self) -> Result<Vec<PromotionRecord>, StoreError> {
+        self.read(|r| r.unfinished_promotions())
     }
 
     /// See [`Tx::create_promotion`].

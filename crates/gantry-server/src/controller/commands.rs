@@ -188,7 +188,9 @@ impl Controller {
         } else {
             // No worker owns the Stage any more (it left the config): end it here.
             let context = Arc::clone(&self.context);
-            tokio::spawn(async move { promotion::abort_orphan(&context, record).await });
+            tokio::spawn(async move {
+                promotion::abort_orphan(&context, record, "aborted by request").await;
+            });
         }
     }
 }

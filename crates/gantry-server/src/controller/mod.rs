@@ -20,7 +20,9 @@
 //! are created by the controller; a Stage's Promotions run and end on its worker, one at a time
 //! in name order; aborts are handed to the worker that owns the Promotion.
 //!
-//! Guarantees: every store write is followed by a [`Change`]; a Project is re-evaluated after
+//! Guarantees: no Promotion stays pending or running with nothing to run it: those of Stages
+//! that leave the config (or were gone at start) are aborted. Every store write is followed by
+//! a [`Change`]; a Project is re-evaluated after
 //! new Freight, a finished Promotion, an approval, a config change, when a soak time elapses,
 //! and every 30 seconds as a safety net.
 
@@ -28,6 +30,7 @@ mod commands;
 pub(crate) mod discovery;
 pub(crate) mod promotion;
 pub(crate) mod stage;
+pub(crate) mod status;
 pub(crate) mod warehouse;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -343,9 +346,18 @@ impl Controller {
                 self.workers.insert(key, StageWorker { wake, task });
             }
         }
+        // Wakes every worker, so that one whose Stage left the config aborts its Promotions and
+        // ends (after the step in progress, if any).
         for worker in self.workers.values() {
             worker.wake.notify_one();
         }
+        let live: BTreeSet<(String, String)> = self
+            .workers
+            .iter()
+            .filter(|(_, worker)| !worker.task.is_finished())
+            .map(|(key, _)| key.clone())
+            .collect();
+        tokio::spawn(abort_orphans(Arc::clone(&self.context), live));
         self.dirty.extend(config.projects.keys().cloned());
         self.deadlines
             .retain(|project, _| config.projects.contains_key(project));
@@ -396,6 +408,48 @@ impl Controller {
                 }
             }
         }
+    }
+}
+
+/// Aborts the unfinished Promotions of Stages that are not in the config: pending ones at once
+/// (the store serialises this with a worker starting one), running ones when no worker owns
+/// them (at start, or after the worker ended); a live worker ends its running one after the
+/// step in progress. Nothing would ever run or end them otherwise.
+async fn abort_orphans(context: Arc<Context>, live: BTreeSet<(String, String)>) {
+    let store = context.store.clone();
+    let unfinished = match tokio::task::spawn_blocking(move || store.unfinished_promotions()).await
+    {
+        Ok(Ok(list)) => list,
+        Ok(Err(error)) => {
+            tracing::error!(
+                error = &error as &dyn std::error::Error,
+                "listing unfinished promotions failed"
+            );
+            return;
+        }
+        Err(error) => {
+            tracing::error!(
+                error = &error as &dyn std::error::Error,
+                "listing unfinished promotions failed"
+            );
+            return;
+        }
+    };
+    for record in unfinished {
+        let key = (record.project.clone(), record.stage.clone());
+        // The config in force now: a Stage added back meanwhile keeps its Promotions.
+        let owned = live.contains(&key) && record.status.phase == gantry_engine::Phase::Running;
+        if owned
+            || context
+                .config()
+                .stage(&record.project, &record.stage)
+                .is_some()
+        {
+            continue;
+        }
+        tracing::info!(project = %record.project, stage = %record.stage, promotion = %record.name, "aborting a promotion of a stage that is not in the config");
+        let reason = promotion::removed(&record.stage);
+        promotion::abort_orphan(&context, record, &reason).await;
     }
 }
 

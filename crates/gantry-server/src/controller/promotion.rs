@@ -18,6 +18,11 @@
 //! (`<data-dir>/work/<promotion>`) and its git worktrees as they were; a finished step is never
 //! run again. Shutdown and abort take effect between steps.
 //!
+//! A Stage that leaves the config has its Promotions aborted ("stage X was removed from the
+//! config"): its worker ends the running one after the step in progress (not after the last
+//! step: then it ends as it ended), then the pending ones, and ends; the controller aborts
+//! pending ones at once and those no worker owns (see `abort_orphans`).
+//!
 //! Caveats: a step interrupted by a crash runs again from its start (steps are idempotent,
 //! see `gantry_engine::orchestrator`); secrets are read from the config in force when a step
 //! runs, never stored.
@@ -260,8 +265,9 @@ pub(crate) async fn worker(
             tracing::info!(
                 project,
                 stage,
-                "stage removed from the config; its worker ends"
+                "stage removed from the config; its promotions are aborted and its worker ends"
             );
+            end_removed(&context, &project, &stage).await;
             return;
         }
         let turn = match turn(&context, &project, &stage, &wake).await {
@@ -387,9 +393,24 @@ async fn run(
                     finish(context, &record, status).await?;
                     return Ok(Turn::Again);
                 }
+                if context
+                    .config()
+                    .stage(&record.project, &record.stage)
+                    .is_none()
+                {
+                    gantry_engine::abort(&mut status, &SystemClock, &removed(&record.stage));
+                    finish(context, &record, status).await?;
+                    return Ok(Turn::Again);
+                }
             }
             Err(Interrupted::Abort) => {
                 gantry_engine::abort(&mut status, &SystemClock, "aborted by request");
+                finish(context, &record, status).await?;
+                return Ok(Turn::Again);
+            }
+            Err(Interrupted::Removed) => {
+                tracing::warn!(promotion = %record.name, stage = %record.stage, "the stage left the config: the promotion is aborted after its step");
+                gantry_engine::abort(&mut status, &SystemClock, &removed(&record.stage));
                 finish(context, &record, status).await?;
                 return Ok(Turn::Again);
             }
@@ -412,12 +433,20 @@ fn started(
     record: &PromotionRecord,
     status: &PromotionStatus,
 ) -> Result<bool, StoreError> {
+    let config = context.config();
     let event = context.store.write(|tx| {
         match tx.save_promotion_status(&record.project, &record.name, status) {
             Err(StoreError::PromotionFinished { .. }) => return Ok(None),
             other => other?,
         }
         tx.set_current_promotion(&record.project, &record.stage, Some(&record.name))?;
+        super::status::settle(
+            tx,
+            &config,
+            &record.project,
+            &record.stage,
+            SystemTime::now(),
+        )?;
         let mut event = NewEvent::new(
             kinds::PROMOTION_STARTED,
             format!("promotion/{}", record.name),
@@ -445,6 +474,8 @@ fn started(
 enum Interrupted {
     /// An abort was asked for.
     Abort,
+    /// The Stage left the config (and steps remain).
+    Removed,
     /// The server is stopping.
     Stop,
     /// Progress could not be saved, or the Promotion could not be set up.
@@ -562,6 +593,13 @@ fn execute(
             if context.stopping() {
                 interrupted = Some(Interrupted::Stop);
                 return Err("shutting down".to_owned());
+            }
+            // A finished last step lets the Promotion end as it ended: nothing is left to stop.
+            let steps_left = matches!(event, Event::StepWaiting { .. })
+                || status.current_step + 1 < spec.steps.len();
+            if steps_left && context.config().stage(project, &record.stage).is_none() {
+                interrupted = Some(Interrupted::Removed);
+                return Err("stage removed".to_owned());
             }
         }
         Ok(())
@@ -690,6 +728,17 @@ pub(crate) fn abort_if_pending(
     name: &str,
     actor: &str,
 ) -> Result<bool, StoreError> {
+    abort_pending(context, project, name, Some(actor), "aborted by request")
+}
+
+/// [`abort_if_pending`] with any actor and reason.
+fn abort_pending(
+    context: &Context,
+    project: &str,
+    name: &str,
+    actor: Option<&str>,
+    reason: &str,
+) -> Result<bool, StoreError> {
     let Some(record) = context.store.promotion(project, name)? else {
         return Ok(false);
     };
@@ -697,8 +746,8 @@ pub(crate) fn abort_if_pending(
         return Ok(false);
     }
     let mut status = record.status.clone();
-    gantry_engine::abort(&mut status, &SystemClock, "aborted by request");
-    Ok(finished(context, &record, &status, Some(actor), true)?.is_some())
+    gantry_engine::abort(&mut status, &SystemClock, reason);
+    Ok(finished(context, &record, &status, actor, true)?.is_some())
 }
 
 /// The end of a Promotion in one transaction (with its hold intent); `None` when
@@ -712,6 +761,7 @@ fn finished(
 ) -> Result<Option<Phase>, StoreError> {
     let spec: Option<PromotionSpec> = serde_json::from_value(record.spec.clone()).ok();
     let hold = spec.and_then(|spec| spec.hold);
+    let config = context.config();
     let outcome = context.store.write(|tx| {
         if only_if_pending
             && tx
@@ -753,6 +803,13 @@ fn finished(
                 }
             })?;
         }
+        super::status::settle(
+            tx,
+            &config,
+            &record.project,
+            &record.stage,
+            SystemTime::now(),
+        )?;
         Ok::<_, StoreError>(Some(outcome))
     })?;
     let Some(outcome) = outcome else {
@@ -776,12 +833,54 @@ fn finished(
     Ok(Some(phase))
 }
 
-/// Aborts a Promotion whose Stage has no worker any more (the Stage left the config).
-pub(crate) async fn abort_orphan(context: &Arc<Context>, record: PromotionRecord) {
-    let mut status = record.status.clone();
-    gantry_engine::abort(&mut status, &SystemClock, "aborted by request");
-    if let Err(error) = finish(context, &record, status).await {
+/// Why a Promotion of a Stage that left the config was aborted.
+pub(crate) fn removed(stage: &str) -> String {
+    format!("stage {stage} was removed from the config")
+}
+
+/// Aborts a Promotion whose Stage has no worker any more (the Stage left the config): a pending
+/// one only if still pending (serialised with a worker starting it through the store), a running
+/// one at once (nothing runs its steps).
+pub(crate) async fn abort_orphan(context: &Arc<Context>, record: PromotionRecord, reason: &str) {
+    let result = if record.status.phase == Phase::Pending {
+        let key = (record.project.clone(), record.name.clone());
+        let actor = context.aborts().get(&key).map(|a| a.actor.clone());
+        let (task_context, reason) = (Arc::clone(context), reason.to_owned());
+        let (project, name) = key;
+        blocking(move || abort_pending(&task_context, &project, &name, actor.as_deref(), &reason))
+            .await
+            .map(|_| ())
+    } else {
+        let mut status = record.status.clone();
+        gantry_engine::abort(&mut status, &SystemClock, reason);
+        finish(context, &record, status).await
+    };
+    if let Err(error) = result {
         tracing::error!(promotion = %record.name, error = &*error as &dyn std::error::Error, "aborting the promotion failed");
+    }
+}
+
+/// Aborts every unfinished Promotion of a Stage that left the config (its worker calls this as
+/// it ends, so nothing runs them any more).
+async fn end_removed(context: &Arc<Context>, project: &str, stage: &str) {
+    let store = context.store.clone();
+    let (p, s) = (project.to_owned(), stage.to_owned());
+    let queue = match blocking(move || store.promotion_queue(&p, &s)).await {
+        Ok(queue) => queue,
+        Err(error) => {
+            tracing::error!(
+                project,
+                stage,
+                error = &*error as &dyn std::error::Error,
+                "listing the promotions of a removed stage failed"
+            );
+            return;
+        }
+    };
+    let reason = removed(stage);
+    for record in queue {
+        tracing::info!(project, stage, promotion = %record.name, "aborting a promotion of a removed stage");
+        abort_orphan(context, record, &reason).await;
     }
 }
 

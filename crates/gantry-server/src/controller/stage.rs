@@ -3,6 +3,8 @@
 //! blocking pool, one Project at a time, called by the controller only.
 //!
 //! One pass, per Stage (by name):
+//! 0. status: the derived fields (conditions, `freightSummary`, health) are brought up to date
+//!    when stale (`super::status`; a verification below settles them in its own transaction);
 //! 1. soak: when Freight waits for `requiredSoakTime`, remember when to look again;
 //! 2. control-flow Stage (no steps): every available Freight not yet verified there is marked
 //!    verified at once;
@@ -159,6 +161,15 @@ fn pass(
     let policies = config.policies(project);
     let mut verified_any = false;
     for (name, stage) in config.stages(project) {
+        if super::status::settle_if_stale(
+            &context.store,
+            config,
+            project,
+            name,
+            statuses.get(name),
+        )? {
+            context.emit(ChangeKind::Stage, project, name, None);
+        }
         let status = statuses.get(name).cloned().unwrap_or_default();
         for request in &stage.spec.requested_freight {
             soak_recheck(name, request, &facts, now, evaluation);
@@ -180,6 +191,7 @@ fn pass(
         {
             verify(
                 context,
+                config,
                 project,
                 name,
                 stage.spec.verification.is_some(),
@@ -326,6 +338,7 @@ fn verification_id(now: SystemTime) -> String {
 /// Records the verification of the Stage's current Freight.
 fn verify(
     context: &Context,
+    config: &Config,
     project: &str,
     stage: &str,
     has_analysis: bool,
@@ -342,7 +355,10 @@ fn verify(
         finish_time: Some(at),
     };
     let (status, event) = context.store.write(|tx| {
-        let status = tx.record_verification(project, stage, info, now)?;
+        let mut status = tx.record_verification(project, stage, info, now)?;
+        if let Some(settled) = super::status::settle(tx, config, project, stage, now)? {
+            status = settled;
+        }
         let names: Vec<String> = status
             .current_freight()
             .map(|c| c.items.values().map(|i| i.name.clone()).collect())

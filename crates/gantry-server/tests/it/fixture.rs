@@ -306,3 +306,47 @@ impl Proxy {
         self.up.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }
+
+/// The stored status of a Stage.
+pub(crate) fn stage_status(handle: &Handle, stage: &str) -> Option<gantry_api::kargo::StageStatus> {
+    handle.store().stage_status("shop", stage).unwrap()
+}
+
+/// `(status, reason, message)` of a condition of a Stage status.
+pub(crate) fn condition(
+    status: &gantry_api::kargo::StageStatus,
+    kind: &str,
+) -> Option<(String, String, String)> {
+    status.conditions.iter().find(|c| c.type_ == kind).map(|c| {
+        (
+            c.status.clone(),
+            c.reason.clone().unwrap_or_default(),
+            c.message.clone().unwrap_or_default(),
+        )
+    })
+}
+
+/// The `lastTransitionTime` of a condition.
+pub(crate) fn transition(status: &gantry_api::kargo::StageStatus, kind: &str) -> String {
+    status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == kind)
+        .and_then(|c| c.last_transition_time.clone())
+        .unwrap()
+}
+
+/// The pipeline's YAML without the Stage `name`.
+pub(crate) fn without_stage(pipeline: &str, name: &str) -> String {
+    let marker = format!("kind: Stage\nmetadata:\n  name: {name}\n");
+    let kept: Vec<&str> = pipeline
+        .split("\n---\n")
+        .filter(|document| !document.contains(&marker))
+        .collect();
+    assert_eq!(
+        kept.len() + 1,
+        pipeline.split("\n---\n").count(),
+        "stage {name} is in the pipeline"
+    );
+    kept.join("\n---\n")
+}

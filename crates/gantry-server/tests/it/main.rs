@@ -14,6 +14,7 @@ mod fixture;
 mod images;
 mod pipeline;
 mod stages;
+mod status;
 mod webhooks;
 
 /// Every test may take this long to see an outcome before it fails.

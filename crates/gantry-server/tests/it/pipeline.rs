@@ -8,7 +8,8 @@ use gantry_server::ApiErrorKind;
 use gantry_store::{EventQuery, kinds};
 
 use crate::fixture::{
-    Fixture, PASSWORD, current_freight, eventually, git, newest_freight, promotions, verified_in,
+    Fixture, PASSWORD, condition, current_freight, eventually, git, newest_freight, promotions,
+    stage_status, verified_in,
 };
 
 /// `explain_stage` on the blocking pool.
@@ -220,6 +221,25 @@ async fn a_rejected_push_fails_the_promotion_keeps_the_stage_and_is_not_retried(
     assert!(message.contains("pushes are frozen"), "{message}");
     assert!(!message.contains(PASSWORD), "{message}");
     assert_eq!(current_freight(&handle, "develop"), Some(first.clone()));
+    // The Stage says why it is not ready, keeps its Freight (still verified), and cannot
+    // assess health after a failed Promotion.
+    let status = stage_status(&handle, "develop").unwrap();
+    let (ready, reason, why) = condition(&status, "Ready").unwrap();
+    assert_eq!(
+        (ready.as_str(), reason.as_str()),
+        ("False", "LastPromotionFailed")
+    );
+    assert!(why.contains("pushes are frozen"), "{why}");
+    assert!(!why.contains(PASSWORD), "{why}");
+    let (healthy, reason, _) = condition(&status, "Healthy").unwrap();
+    assert_eq!(
+        (healthy.as_str(), reason.as_str()),
+        ("Unknown", "LastPromotionFailed")
+    );
+    assert_eq!(status.health.as_ref().unwrap().status, "Unknown");
+    assert_eq!(condition(&status, "Verified").unwrap().0, "True");
+    assert_eq!(condition(&status, "Promoting"), None);
+    assert_eq!(status.freight_summary.as_deref(), Some(first.as_str()));
 
     // Not retried: re-evaluations (a config reload re-evaluates everything) leave it alone.
     handle.reload_config().await.unwrap();
@@ -256,7 +276,14 @@ async fn a_rejected_push_fails_the_promotion_keeps_the_stage_and_is_not_retried(
         (record.status.phase == Phase::Succeeded).then_some(())
     })
     .await;
-    assert_eq!(current_freight(&handle, "develop"), Some(second));
+    assert_eq!(current_freight(&handle, "develop"), Some(second.clone()));
+    let status = eventually("develop to be ready again", || {
+        let status = stage_status(&handle, "develop")?;
+        (condition(&status, "Ready")?.0 == "True").then_some(status)
+    })
+    .await;
+    assert_eq!(status.freight_summary.as_deref(), Some(second.as_str()));
+    assert_eq!(condition(&status, "Healthy").unwrap().0, "True");
     server.shutdown().await;
 }
 

@@ -104,6 +104,16 @@ fn promotion_names_follow_kargo_and_the_queue_is_creation_order() {
     let running = store.running_promotions().unwrap();
     assert_eq!(running.len(), 1);
     assert_eq!(running[0].name, second.name);
+    let unfinished: Vec<String> = store
+        .unfinished_promotions()
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(
+        unfinished,
+        [first.name.clone(), second.name.clone(), third.name.clone()]
+    );
 
     let listed = store
         .list_promotions(

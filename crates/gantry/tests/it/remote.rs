@@ -245,10 +245,10 @@ fn the_cli_lists_describes_promotes_explains_and_shows_history_against_a_running
         .collect::<Vec<_>>()
         .join("\n");
     insta::assert_snapshot!(redact(&stages, &redactions), @r"
-    NAME KIND CURRENT FREIGHT AUTO LAST PROMOTION PHASE
-    approved control-flow <none> off <none> <none>
-    develop promotion <alias> (<id7>) on develop.<ulid>.<id7> Succeeded
-    production promotion <none> off <none> <none>
+    NAME KIND CURRENT FREIGHT READY HEALTH AUTO LAST PROMOTION PHASE
+    approved control-flow N/A True <none> off <none> <none>
+    develop promotion <alias> (<id7>) True Healthy on develop.<ulid>.<id7> Succeeded
+    production promotion 0/1 Fulfilled False <none> off <none> <none>
     ");
     let freight = served.ok(&["get", "freight"]);
     let header = freight.lines().next().unwrap();
@@ -330,6 +330,24 @@ fn the_cli_lists_describes_promotes_explains_and_shows_history_against_a_running
         "{described}"
     );
     assert!(described.contains("after develop"), "{described}");
+    assert!(
+        described.contains("Ready:              True (Verified)"),
+        "{described}"
+    );
+    assert!(
+        described.contains("Health:             Healthy"),
+        "{described}"
+    );
+    assert!(
+        described.contains("Freight summary:    ")
+            && described.contains(&format!("Freight summary:    {id}")),
+        "{described}"
+    );
+    assert!(described.contains("Conditions:\n  TYPE"), "{described}");
+    assert!(
+        described.contains("Verified   True     Verified   Freight has been verified"),
+        "{described}"
+    );
     let described = served.ok(&["describe", "freight", &alias]);
     assert!(
         described.contains("Currently in:       develop, production"),

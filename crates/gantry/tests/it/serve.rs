@@ -1,6 +1,7 @@
 //! `gantry serve` as a process: it refuses a config that does not validate, serves `/healthz`,
 //! holds its data directory, survives `kill -9` in the middle of a Promotion without pushing
-//! twice, and stops gracefully on SIGTERM.
+//! twice, reloads its config on SIGHUP (keeping it when the edit does not validate), and stops
+//! gracefully on SIGTERM.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -274,4 +275,118 @@ fn serve_survives_kill_9_mid_promotion_pushes_once_and_stops_on_sigterm() {
     assert!(log.contains("stopped"), "{log}");
     assert!(!log.contains(PASSWORD), "{log}");
     assert_eq!(fixture.gitops("production/frontend/instance.yaml").1, 3);
+}
+
+/// The names of the Stages `gantry get stages` lists on the server at `port`.
+fn stage_names(fixture: &Fixture, port: u16) -> Vec<String> {
+    let output = Command::new(env!("CARGO_BIN_EXE_gantry"))
+        .args(["get", "stages", "-n", "shop", "-o", "json"])
+        .env("NO_COLOR", "1")
+        .env("GANTRY_SERVER", format!("http://127.0.0.1:{port}"))
+        .env("GANTRY_DATA_DIR", &fixture.data)
+        .env_remove("GANTRY_TOKEN")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    value["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|stage| stage["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Edits a file keeping its size and modification time, so that polling cannot see the edit.
+fn edit_unseen(path: &Path, edit: impl FnOnce(&str) -> String) {
+    let before = std::fs::read_to_string(path).unwrap();
+    let modified = std::fs::metadata(path).unwrap().modified().unwrap();
+    let after = edit(&before);
+    assert_ne!(after, before);
+    assert_eq!(after.len(), before.len(), "the size must not change");
+    std::fs::write(path, after).unwrap();
+    File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    assert_eq!(
+        std::fs::metadata(path).unwrap().modified().unwrap(),
+        modified
+    );
+}
+
+fn hangup(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn serve_reloads_its_config_on_sighup_and_keeps_it_when_the_edit_does_not_validate() {
+    let fixture = Fixture::new("develop");
+    let (mut child, port, log) = fixture.serve(1);
+    let file = fixture.config.join("pipeline.yaml");
+    wait("the approved stage", || {
+        stage_names(&fixture, port)
+            .contains(&"approved".to_owned())
+            .then_some(())
+    });
+
+    // Rename a Stage in an edit the one-second poll cannot see.
+    edit_unseen(&file, |text| {
+        text.replace("  name: approved\n", "  name: verified\n")
+    });
+    std::thread::sleep(Duration::from_millis(2500));
+    let names = stage_names(&fixture, port);
+    assert!(
+        names.contains(&"approved".to_owned()) && !names.contains(&"verified".to_owned()),
+        "the poll must not see the edit: {names:?}"
+    );
+
+    // SIGHUP loads it at once.
+    let sent = Instant::now();
+    hangup(&child);
+    wait("the renamed stage after SIGHUP", || {
+        let names = stage_names(&fixture, port);
+        (names.contains(&"verified".to_owned()) && !names.contains(&"approved".to_owned()))
+            .then_some(())
+    });
+    let took = sent.elapsed();
+    eprintln!("SIGHUP to the new config in effect: {took:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+
+    // An edit that does not validate (the Stage requests Freight from a Warehouse that does not
+    // exist) is reported on SIGHUP, and the config in force stays.
+    edit_unseen(&file, |text| {
+        let at = text.rfind("        name: app\n").unwrap();
+        format!(
+            "{}        name: apx\n{}",
+            &text[..at],
+            &text[at + "        name: app\n".len()..]
+        )
+    });
+    hangup(&child);
+    let reported = wait("the validation errors in the log", || {
+        let log = read(&log);
+        log.contains("the edited config does not validate")
+            .then_some(log)
+    });
+    assert!(
+        reported
+            .lines()
+            .any(|line| line.contains("pipeline.yaml:") && line.contains("apx")),
+        "{reported}"
+    );
+    assert!(
+        reported.contains("SIGHUP: reloading the config"),
+        "{reported}"
+    );
+    let names = stage_names(&fixture, port);
+    assert!(names.contains(&"verified".to_owned()), "{names:?}");
+    let status = terminate(&mut child);
+    assert!(status.success(), "{status:?}");
 }

@@ -88,6 +88,35 @@ fn stage_text(stage: &Value, history: &Value) -> String {
         })
         .unwrap_or_default();
     field(&mut out, "Current freight", &current.join("; "));
+    field(
+        &mut out,
+        "Freight summary",
+        &text(stage, "/status/freightSummary"),
+    );
+    let ready = stage
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .and_then(|list| list.iter().find(|c| c["type"] == "Ready"))
+        .map(|c| {
+            let reason = text(c, "/reason");
+            if reason.is_empty() {
+                text(c, "/status")
+            } else {
+                format!("{} ({reason})", text(c, "/status"))
+            }
+        })
+        .unwrap_or_default();
+    field(&mut out, "Ready", &ready);
+    let mut health = text(stage, "/status/health/status");
+    if let Some(issues) = stage
+        .pointer("/status/health/issues")
+        .and_then(Value::as_array)
+        .filter(|issues| !issues.is_empty())
+    {
+        let issues: Vec<&str> = issues.iter().filter_map(Value::as_str).collect();
+        let _ = write!(health, ": {}", issues.join("; "));
+    }
+    field(&mut out, "Health", &health);
     let verification = stage
         .pointer("/status/freightHistory/0/verificationHistory/0/phase")
         .and_then(Value::as_str)
@@ -150,8 +179,31 @@ fn stage_text(stage: &Value, history: &Value) -> String {
         "Requested freight",
         &table(&["ORIGIN", "SOURCES"], &requested),
     );
+    section(&mut out, "Conditions", &conditions_table(stage));
     section(&mut out, "History", &history_table(history));
     out
+}
+
+/// `status.conditions` as a table.
+fn conditions_table(resource: &Value) -> String {
+    let rows: Vec<Vec<String>> = resource
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .map(|conditions| {
+            conditions
+                .iter()
+                .map(|c| {
+                    vec![
+                        text(c, "/type"),
+                        text(c, "/status"),
+                        text(c, "/reason"),
+                        text(c, "/message"),
+                    ]
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    table(&["TYPE", "STATUS", "REASON", "MESSAGE"], &rows)
 }
 
 /// A Stage's history as a table (also `gantry history stage`).
@@ -366,28 +418,7 @@ fn warehouse_text(warehouse: &Value) -> String {
         "Discovered",
         &text(warehouse, "/status/discoveredArtifacts/discoveredAt"),
     );
-    let rows: Vec<Vec<String>> = warehouse
-        .pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .map(|conditions| {
-            conditions
-                .iter()
-                .map(|c| {
-                    vec![
-                        text(c, "/type"),
-                        text(c, "/status"),
-                        text(c, "/reason"),
-                        text(c, "/message"),
-                    ]
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    section(
-        &mut out,
-        "Conditions",
-        &table(&["TYPE", "STATUS", "REASON", "MESSAGE"], &rows),
-    );
+    section(&mut out, "Conditions", &conditions_table(warehouse));
     let subscriptions: Vec<Vec<String>> = warehouse
         .pointer("/spec/subscriptions")
         .and_then(Value::as_array)

@@ -217,10 +217,20 @@ fn stages(value: &Value) -> String {
                     text(stage, "/status/lastPromotion/status/phase"),
                 ),
             };
+            // The Freight's alias when there is one, else Kargo's summary (`0/1 Fulfilled`,
+            // `N/A` for control-flow Stages).
+            let current = if current.is_empty() {
+                text(stage, "/status/freightSummary")
+            } else {
+                current.join(",")
+            };
+            let status = stage.get("status").cloned().unwrap_or_default();
             vec![
                 text(stage, "/name"),
                 kind.to_owned(),
-                current.join(","),
+                current,
+                condition(&status, "Ready"),
+                text(&status, "/health/status"),
                 auto.to_owned(),
                 promotion,
                 phase,
@@ -232,6 +242,8 @@ fn stages(value: &Value) -> String {
             "NAME",
             "KIND",
             "CURRENT FREIGHT",
+            "READY",
+            "HEALTH",
             "AUTO",
             "LAST PROMOTION",
             "PHASE",
