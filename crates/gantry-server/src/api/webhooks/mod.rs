@@ -20,6 +20,12 @@
 //! warehouse(s)"}`. Bodies over 2 MiB are refused (413); a bad signature or token is a 401 that
 //! says no more than that. Secret values never appear in errors or logs.
 //!
+//! Distribution sends a manifest's push event before it links the tag to the manifest, so the
+//! discovery a `distribution` delivery starts may not see the pushed tag yet. Such a delivery
+//! discovers again, after [`TAG_SETTLE_DELAYS`], until the Warehouse's image discovery has seen
+//! one of the pushed tags (a tag it will never list, beyond `discoveryLimit` say, costs those
+//! few discoveries).
+//!
 //! Not yet: Bitbucket, Gitea, Docker Hub, Quay, Harbor, Artifactory, Azure and generic
 //! receivers (reported as unsupported in the Project's receiver list); path filters against
 //! the changed files of a push; refreshing Promotions on merged pull requests.
@@ -36,19 +42,32 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use gantry_api::core_v1::SecretValue;
-use gantry_api::kargo::{CommitSelectionStrategy, GitSubscription, WebhookReceiverConfig};
+use gantry_api::kargo::{
+    CommitSelectionStrategy, DiscoveredArtifacts, GitSubscription, WebhookReceiverConfig,
+};
 use gantry_api::resource::Object;
 use gantry_core::freight::{normalize_chart, normalize_image};
 use gantry_core::selection::{GitTagSelection, ImageSelection};
 use serde_json::{Value, json};
+use std::time::Duration;
 
 use super::ApiState;
 use super::auth::{constant_time_eq, hex};
 use super::error::Problem;
-use crate::{Command, Config};
+use crate::{Command, Config, Handle};
 
 /// The largest body a receiver reads (Kargo's limit).
 pub const MAX_BODY: usize = 2 << 20;
+
+/// The pauses before each new discovery of a `distribution` delivery whose tags the previous
+/// discovery did not see (3.1 s in all).
+pub const TAG_SETTLE_DELAYS: [Duration; 5] = [
+    Duration::from_millis(100),
+    Duration::from_millis(200),
+    Duration::from_millis(400),
+    Duration::from_millis(800),
+    Duration::from_millis(1600),
+];
 
 /// The receiver types gantry serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -399,7 +418,18 @@ async fn deliver(
         Delivery::Refresh(targets) => targets,
     };
     let names = matching_warehouses(&config, &receiver.project, &targets);
+    let tagged = receiver.kind == ReceiverKind::Distribution
+        && targets.iter().any(|target| !target.qualifiers.is_empty());
     for name in &names {
+        if tagged {
+            tokio::spawn(refresh_until_tag_seen(
+                state.handle.clone(),
+                receiver.project.clone(),
+                name.clone(),
+                targets.clone(),
+            ));
+            continue;
+        }
         state
             .handle
             .send(Command::RefreshWarehouse {
@@ -421,6 +451,52 @@ async fn deliver(
         names.len(),
         format!("refreshed {} warehouse(s)", names.len()),
     ))
+}
+
+/// Discovers a Warehouse now and again after each of [`TAG_SETTLE_DELAYS`] until its image
+/// discovery has seen one of the tags the registry announced.
+async fn refresh_until_tag_seen(
+    handle: Handle,
+    project: String,
+    name: String,
+    targets: Vec<Target>,
+) {
+    for delay in std::iter::once(Duration::ZERO).chain(TAG_SETTLE_DELAYS) {
+        tokio::time::sleep(delay).await;
+        if handle.refresh_warehouse(&project, &name).await.is_err() {
+            // The server is stopping, or the Warehouse is gone.
+            return;
+        }
+        let seen = handle
+            .store()
+            .warehouse_status(&project, &name)
+            .ok()
+            .flatten()
+            .and_then(|status| status.discovered_artifacts)
+            .is_some_and(|artifacts| saw_a_tag(&artifacts, &targets));
+        if seen {
+            return;
+        }
+    }
+    tracing::debug!(
+        project,
+        warehouse = name,
+        "the tags a registry announced were not discovered"
+    );
+}
+
+/// Whether an image discovery found one of the targets' tags in the target's repository.
+fn saw_a_tag(artifacts: &DiscoveredArtifacts, targets: &[Target]) -> bool {
+    artifacts.images.iter().any(|result| {
+        let url = normalize_image(&result.repo_url);
+        targets.iter().any(|target| {
+            target.urls.contains(&url)
+                && result
+                    .references
+                    .iter()
+                    .any(|reference| target.qualifiers.contains(&reference.tag))
+        })
+    })
 }
 
 /// Lowercase or uppercase hex to bytes.
@@ -588,6 +664,42 @@ spec:
             ["images"]
         );
         assert!(matching_warehouses(&config, "shop", &[target(&[&url], &["2.0.0"])]).is_empty());
+    }
+
+    #[test]
+    fn a_tag_counts_as_seen_only_in_the_repository_it_was_pushed_to() {
+        use gantry_api::kargo::{DiscoveredImageReference, ImageDiscoveryResult};
+        let found = |repo: &str, tags: &[&str]| DiscoveredArtifacts {
+            images: vec![ImageDiscoveryResult {
+                repo_url: repo.to_owned(),
+                references: tags
+                    .iter()
+                    .map(|tag| DiscoveredImageReference {
+                        tag: (*tag).to_owned(),
+                        ..DiscoveredImageReference::default()
+                    })
+                    .collect(),
+                ..ImageDiscoveryResult::default()
+            }],
+            ..DiscoveredArtifacts::default()
+        };
+        let pushed = [target(
+            &[&normalize_image("127.0.0.1:5000/frontend")],
+            &["1.1.0"],
+        )];
+        assert!(saw_a_tag(
+            &found("127.0.0.1:5000/frontend", &["1.1.0", "1.0.0"]),
+            &pushed
+        ));
+        assert!(!saw_a_tag(
+            &found("127.0.0.1:5000/frontend", &["1.0.0"]),
+            &pushed
+        ));
+        assert!(!saw_a_tag(
+            &found("127.0.0.1:5000/backend", &["1.1.0"]),
+            &pushed
+        ));
+        assert!(!saw_a_tag(&DiscoveredArtifacts::default(), &pushed));
     }
 
     #[test]
