@@ -29,3 +29,5 @@ echo "== dependency direction"
 scripts/check-deps.sh
 echo "== cargo test"
 cargo test --workspace --locked
+echo "== quickstart (end to end, debug build)"
+scripts/quickstart-check.sh

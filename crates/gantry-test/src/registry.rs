@@ -24,6 +24,10 @@
 //! lists (`?n=`) and sends no `Link` header, so pagination cannot be tested here; it also lists
 //! tags in directory order, not sorted. The process is killed and its directory (in `/dev/shm`
 //! when there is one) removed on drop.
+//!
+//! For a registry that outlives the process that started it (the README quickstart):
+//! [`Registry::start_anonymous_in`] a directory of your choice, [`Registry::detach`] to leave
+//! it running, and [`Registry::attach_anonymous`] from another process to push to it.
 
 mod image;
 mod push;
@@ -41,13 +45,11 @@ use std::sync::{Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use tempfile::TempDir;
-
 pub use image::{ImageSpec, IndexSpec, ManifestFlavour, Platform};
 pub use push::{FetchedManifest, PushError, PushedImage, PushedIndex};
 
 use crate::error::FixtureError;
-use crate::server::{find_program, free_port, kill_group};
+use crate::server::{Workdir, find_program, free_port, kill_group};
 use token::{KeyHeader, SigningKey, TokenServer};
 
 /// How long the registry may take to come up.
@@ -80,9 +82,10 @@ enum Auth {
 
 /// A running registry; killed and deleted on drop.
 pub struct Registry {
-    dir: TempDir,
+    dir: Workdir,
     port: u16,
-    child: Child,
+    /// `None` once detached, or when attached to a registry another process started.
+    child: Option<Child>,
     auth: Auth,
     /// The pusher's HTTP client, made on first use.
     client: OnceLock<reqwest::blocking::Client>,
@@ -95,6 +98,41 @@ impl Registry {
     pub fn start_anonymous() -> Result<Self, FixtureError> {
         let dir = temp_dir()?;
         Self::launch(dir, Auth::Anonymous, None)
+    }
+
+    /// Starts a registry without auth with its files (`config.yml`, `registry.log`,
+    /// `storage/`) in `dir`, created when missing and left in place when the registry stops;
+    /// with `notify`, it POSTs its notification events there as
+    /// [`Self::start_anonymous_notifying`] does.
+    pub fn start_anonymous_in(dir: &Path, notify: Option<&str>) -> Result<Self, FixtureError> {
+        fs_err::create_dir_all(dir)
+            .map_err(|source| FixtureError::io("create the registry directory", source))?;
+        let dir = std::path::absolute(dir)
+            .map_err(|source| FixtureError::io("resolve the registry directory", source))?;
+        Self::launch(Workdir::Kept(dir), Auth::Anonymous, notify)
+    }
+
+    /// A handle on an anonymous registry that another process started in `dir` (with
+    /// [`Self::start_anonymous_in`], then [`Self::detach`]) and that listens on `port`: it
+    /// pushes and reads like the original; dropping it leaves the registry running.
+    pub fn attach_anonymous(dir: &Path, port: u16) -> Self {
+        Self {
+            dir: Workdir::Kept(dir.to_owned()),
+            port,
+            child: None,
+            auth: Auth::Anonymous,
+            client: OnceLock::new(),
+            tokens: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Leaves the registry running after this value is gone (its directory too, even a
+    /// temporary one) and returns the id of its process, which leads its own process group;
+    /// `None` when this value did not start it. A token registry's token server is a thread of
+    /// this process: it stops when the process ends.
+    pub fn detach(mut self) -> Option<u32> {
+        self.dir.keep();
+        self.child.take().map(|child| child.id())
     }
 
     /// Starts a registry without auth that POSTs its notification events (push, pull...) to
@@ -169,7 +207,7 @@ impl Registry {
 
     /// Writes the config and starts the registry, retrying with another port when the one
     /// picked was taken in the meantime.
-    fn launch(dir: TempDir, auth: Auth, notify: Option<&str>) -> Result<Self, FixtureError> {
+    fn launch(dir: Workdir, auth: Auth, notify: Option<&str>) -> Result<Self, FixtureError> {
         let binary = find_program("docker-registry", "docker-registry")?;
         let root = dir.path();
         fs_err::create_dir_all(root.join("storage"))
@@ -207,7 +245,7 @@ impl Registry {
                 return Ok(Self {
                     dir,
                     port,
-                    child,
+                    child: Some(child),
                     auth,
                     client: OnceLock::new(),
                     tokens: Mutex::new(HashMap::new()),
@@ -345,7 +383,9 @@ impl fmt::Debug for Registry {
 
 impl Drop for Registry {
     fn drop(&mut self) {
-        kill_group(&mut self.child);
+        if let Some(child) = self.child.as_mut() {
+            kill_group(child);
+        }
     }
 }
 
@@ -356,17 +396,18 @@ fn owned(scopes: &[&str]) -> Vec<String> {
 /// The registry's directory: in `/dev/shm` when there is one, because the filesystem driver
 /// fsyncs every link it writes (about a dozen per manifest PUT), which makes tagging on a disk
 /// three times slower; in the system's temporary directory otherwise.
-fn temp_dir() -> Result<TempDir, FixtureError> {
+fn temp_dir() -> Result<Workdir, FixtureError> {
     let mut builder = tempfile::Builder::new();
     builder.prefix("gantry-registry-");
     let shm = Path::new("/dev/shm");
     if shm.is_dir()
         && let Ok(dir) = builder.tempdir_in(shm)
     {
-        return Ok(dir);
+        return Ok(Workdir::Temp(dir));
     }
     builder
         .tempdir()
+        .map(Workdir::Temp)
         .map_err(|source| FixtureError::io("create the registry directory", source))
 }
 
@@ -524,6 +565,34 @@ mod tests {
         assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
         assert!(TcpStream::connect(("127.0.0.1", token_port)).is_err());
         assert!(!dir.exists());
+    }
+
+    #[test]
+    fn a_detached_registry_keeps_serving_from_its_directory_and_takes_pushes_from_a_new_handle() {
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("registry");
+        let registry = Registry::start_anonymous_in(&dir, None).unwrap();
+        let port = registry.port();
+        let pid = registry.detach().unwrap();
+        assert!(crate::server::tests::alive(pid));
+        let attached = Registry::attach_anonymous(&dir, port);
+        attached
+            .push_image("app", "1.0.0", &ImageSpec::new())
+            .unwrap();
+        drop(attached);
+        assert!(crate::server::tests::alive(pid));
+        let again = Registry::attach_anonymous(&dir, port);
+        assert!(again.fetch_manifest("app", "1.0.0").is_ok());
+        assert!(again.log().contains("listening on 127.0.0.1:"));
+        assert!(
+            again
+                .storage_dir()
+                .join("docker/registry/v2/repositories/app")
+                .is_dir()
+        );
+        crate::server::tests::stop_group(pid);
+        assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+        assert!(dir.join("config.yml").is_file());
     }
 
     #[test]

@@ -7,6 +7,10 @@
 //! and can reach fcgiwrap's socket without a `user` directive. Both processes get their own
 //! process group, which `Drop` kills as a whole (fcgiwrap forks workers) before the temporary
 //! directory is removed.
+//!
+//! For a server that outlives the process that started it (the README quickstart), start it with
+//! [`GitServer::start_in`] in a directory of your choice and call [`GitServer::detach`]: the
+//! processes keep running and their ids are returned, for the caller to stop later.
 
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
@@ -23,28 +27,83 @@ use crate::fixture::{fixture_repo, git};
 /// How long the server may take to come up.
 const STARTUP: Duration = Duration::from_secs(10);
 
+/// Where a server keeps its files: a temporary directory removed on drop, or a directory the
+/// caller chose, which is left in place.
+#[derive(Debug)]
+pub(crate) enum Workdir {
+    /// Removed when dropped.
+    Temp(TempDir),
+    /// Owned by the caller.
+    Kept(PathBuf),
+}
+
+impl Workdir {
+    pub(crate) fn path(&self) -> &Path {
+        match self {
+            Self::Temp(dir) => dir.path(),
+            Self::Kept(path) => path,
+        }
+    }
+
+    /// Makes sure the directory stays: a temporary one is no longer removed on drop.
+    pub(crate) fn keep(&mut self) {
+        let kept = Self::Kept(self.path().to_owned());
+        if let Self::Temp(dir) = std::mem::replace(self, kept) {
+            let _ = dir.keep();
+        }
+    }
+}
+
 /// A running git server; stopped and deleted on drop.
 #[derive(Debug)]
 pub struct GitServer {
-    dir: TempDir,
+    dir: Workdir,
     port: u16,
     username: String,
     password: String,
-    nginx: Child,
-    fcgiwrap: Child,
+    /// `None` once detached.
+    nginx: Option<Child>,
+    /// `None` once detached.
+    fcgiwrap: Option<Child>,
 }
 
 impl GitServer {
     /// Starts the server on 127.0.0.1 with a random free port, accepting only
     /// `username`/`password`, and returns once it answers.
     pub fn start(username: &str, password: &str) -> Result<Self, FixtureError> {
-        let nginx = find_program("nginx", "nginx-light")?;
-        let fcgiwrap = find_program("fcgiwrap", "fcgiwrap")?;
-        let backend = git_http_backend()?;
         let dir = tempfile::Builder::new()
             .prefix("gantry-git-server-")
             .tempdir()
             .map_err(|source| FixtureError::io("create the server directory", source))?;
+        Self::launch(Workdir::Temp(dir), username, password)
+    }
+
+    /// Like [`Self::start`], with the server's files (`nginx.conf`, `htpasswd`, logs, `repos/`)
+    /// in `dir`, which is created when missing and left in place when the server stops.
+    pub fn start_in(dir: &Path, username: &str, password: &str) -> Result<Self, FixtureError> {
+        fs_err::create_dir_all(dir)
+            .map_err(|source| FixtureError::io("create the server directory", source))?;
+        let dir = std::path::absolute(dir)
+            .map_err(|source| FixtureError::io("resolve the server directory", source))?;
+        Self::launch(Workdir::Kept(dir), username, password)
+    }
+
+    /// Leaves the server running after this value is gone (its directory too, even a temporary
+    /// one) and returns the ids of its processes, nginx first then fcgiwrap. Each leads its own
+    /// process group: `kill -TERM -<id>` stops it with its children.
+    pub fn detach(mut self) -> Vec<u32> {
+        self.dir.keep();
+        [self.nginx.take(), self.fcgiwrap.take()]
+            .into_iter()
+            .flatten()
+            .map(|child| child.id())
+            .collect()
+    }
+
+    fn launch(dir: Workdir, username: &str, password: &str) -> Result<Self, FixtureError> {
+        let nginx = find_program("nginx", "nginx-light")?;
+        let fcgiwrap = find_program("fcgiwrap", "fcgiwrap")?;
+        let backend = git_http_backend()?;
         let root = dir.path();
         for sub in ["repos", "home", "tmp"] {
             fs_err::create_dir_all(root.join(sub))
@@ -106,8 +165,8 @@ impl GitServer {
                     port,
                     username: username.to_owned(),
                     password: password.to_owned(),
-                    nginx: child,
-                    fcgiwrap,
+                    nginx: Some(child),
+                    fcgiwrap: Some(fcgiwrap),
                 });
             }
             kill_group(&mut child);
@@ -191,8 +250,12 @@ impl GitServer {
 
 impl Drop for GitServer {
     fn drop(&mut self) {
-        kill_group(&mut self.nginx);
-        kill_group(&mut self.fcgiwrap);
+        for child in [self.nginx.as_mut(), self.fcgiwrap.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            kill_group(child);
+        }
     }
 }
 
@@ -337,7 +400,7 @@ http {{
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -394,6 +457,51 @@ mod tests {
             message.contains("gantry-pkg") && message.contains("scripts/test.sh"),
             "{message}"
         );
+    }
+
+    /// Whether a process still runs (a zombie counts as gone).
+    pub(crate) fn alive(pid: u32) -> bool {
+        fs_err::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            !stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+    }
+
+    /// Stops a detached process group as a user would (`kill -TERM -<pid>`), waiting for it.
+    pub(crate) fn stop_group(pid: u32) {
+        Command::new("kill")
+            .args(["-TERM", "--", &format!("-{pid}")])
+            .status()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while alive(pid) {
+            assert!(Instant::now() < deadline, "process {pid} still runs");
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn a_detached_server_keeps_serving_from_its_directory_until_its_processes_are_stopped() {
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("git");
+        let server = GitServer::start_in(&dir, "u", "p").unwrap();
+        server.seed_repo("demo", &[("a.txt", "a\n")]).unwrap();
+        let (port, url) = (server.port(), server.url_with_credentials("demo"));
+        let pids = server.detach();
+        assert_eq!(pids.len(), 2, "{pids:?}");
+        assert!(pids.iter().all(|&pid| alive(pid)), "{pids:?}");
+        let heads = git(parent.path(), &["ls-remote", &url, "main"]).unwrap();
+        assert!(heads.ends_with("refs/heads/main"), "{heads}");
+        assert!(dir.join("nginx.conf").is_file() && dir.join("repos/demo.git").is_dir());
+        for &pid in &pids {
+            stop_group(pid);
+        }
+        assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+        assert!(dir.join("access.log").is_file());
     }
 
     #[test]

@@ -301,6 +301,77 @@ async fn a_real_registry_notifying_a_push_makes_the_new_tag_into_freight_without
     server.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registry_notification_that_comes_before_its_tag_is_linked_still_makes_the_freight() {
+    // Distribution sends the push event of a manifest before it links the tag: here the event
+    // comes first and the tag 300 ms later, from a registry that notifies nobody, so only the
+    // receiver's later discoveries can find it (the Warehouse's interval is an hour).
+    let fixture = Fixture::new();
+    let registry = block_in_place(|| Registry::start_anonymous().unwrap());
+    block_in_place(|| {
+        registry
+            .push_image("frontend", "1.0.0", &ImageSpec::new())
+            .unwrap()
+    });
+    let repo = format!("127.0.0.1:{}/frontend", registry.port());
+    let app = fixture.server.url("app");
+    let pipeline = fixture
+        .pipeline()
+        .replace(
+            &format!("    - git:\n        repoURL: {app}\n        branch: main"),
+            &format!("    - image:\n        repoURL: {repo}"),
+        )
+        .replace("commitFrom(vars.appRepo).ID", &format!("imageFrom(\"{repo}\").Tag"))
+        .replace(&format!("commitFrom(\"{app}\").ID"), &format!("imageFrom(\"{repo}\").Tag"))
+        .replace(
+            "      autoPromotionEnabled: true\n",
+            "      autoPromotionEnabled: true\n  webhookReceivers:\n    - name: registry\n      distribution:\n        secretRef:\n          name: registry-hook\n",
+        )
+        + "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: registry-hook\n  namespace: shop\nstringData:\n  secret: reg-s3cr3t\n";
+    fixture.write_config(&pipeline);
+    let server = fixture.start().await;
+    let handle = server.handle();
+    let api = serve(handle.clone(), false).await;
+    let tag_of = |record: &gantry_store::FreightRecord| {
+        record
+            .freight
+            .images
+            .first()
+            .and_then(|image| image.tag.clone())
+    };
+    eventually("the 1.0.0 freight", || {
+        (tag_of(&newest_freight(&handle)?)? == "1.0.0").then_some(())
+    })
+    .await;
+
+    let path = receiver_path("distribution", "shop", "registry", &["reg-s3cr3t"]);
+    let event = json!({"events": [{
+        "action": "push",
+        "target": {
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "repository": "frontend",
+            "tag": "1.1.0",
+            "url": format!("http://{repo}/manifests/sha256:00"),
+        },
+        "request": {"host": format!("127.0.0.1:{}", registry.port()), "method": "PUT"},
+    }]});
+    let (status, answer) = api.post_as(&path, &event, crate::api::Auth::None).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["msg"], "refreshed 1 warehouse(s)");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    block_in_place(|| {
+        registry
+            .push_image("frontend", "1.1.0", &ImageSpec::new().label("v", "1.1.0"))
+            .unwrap()
+    });
+    eventually("the 1.1.0 freight", || {
+        (tag_of(&newest_freight(&handle)?)? == "1.1.0").then_some(())
+    })
+    .await;
+    server.shutdown().await;
+    block_in_place(move || drop(registry));
+}
+
 /// Reads a JSON body.
 trait JsonValue {
     async fn json_value(self) -> Value;

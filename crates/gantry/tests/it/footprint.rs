@@ -38,7 +38,9 @@ fn get(port: u16, path: &str) -> Option<String> {
     if !(response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200")) {
         return None;
     }
-    response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned())
+    response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
 }
 
 /// The Freight made so far in `project`, from `/metrics`.
@@ -190,6 +192,9 @@ fn footprint_idle_with_the_seed_pipeline_and_with_1000_warehouses_and_stages() {
         peak as f64 / 1024.0
     );
     let stages = get(port, "/api/v1/projects/bench/stages").unwrap();
-    assert!(stages.contains("service-999") || count < 1_000, "stages listed");
+    assert!(
+        stages.contains("service-999") || count < 1_000,
+        "stages listed"
+    );
     stop(child);
 }
