@@ -416,11 +416,18 @@ pub struct StageFacts<'a> {
 pub fn auto_promotion(facts: StageFacts<'_>, request: &FreightRequest) -> AutoPromotion {
     use AutoPromotion::{Promote, Wait};
     let stage_name = facts.stage.metadata.name.as_deref().unwrap_or_default();
+    // Without auto-promotion, the Stage holding the newest Freight already is the better news.
+    let off = |reason: WaitReason| match candidate(stage_name, request, facts.freight, facts.now) {
+        Candidate::Freight(f) if f.currently_in.contains_key(stage_name) => {
+            WaitReason::AlreadyCurrent(f.display())
+        }
+        _ => reason,
+    };
     let Some(policy) = applicable_policy(facts.policies, facts.stage) else {
-        return Wait(WaitReason::NoPolicy);
+        return Wait(off(WaitReason::NoPolicy));
     };
     if !policy.auto_promotion_enabled {
-        return Wait(WaitReason::PolicyDisabled);
+        return Wait(off(WaitReason::PolicyDisabled));
     }
     if facts
         .stage
@@ -729,6 +736,13 @@ mod tests {
         assert_eq!(
             decide(&s, &off, &freight, &[]),
             AutoPromotion::Wait(WaitReason::PolicyDisabled)
+        );
+        // A Stage promoted by hand that holds the newest Freight says so rather than "off".
+        let mut here = facts("abcdef0123", 1);
+        here.currently_in.insert("develop".to_owned(), t(2));
+        assert_eq!(
+            decide(&s, &[], &[here], &[]),
+            AutoPromotion::Wait(WaitReason::AlreadyCurrent("abcdef0".to_owned()))
         );
         let control = stage(
             "  requestedFreight:\n  - origin: {kind: Warehouse, name: frontend}\n    sources: {direct: true}\n",

@@ -310,6 +310,23 @@ async fn blocking<T: Send + 'static>(
     Ok(tokio::task::spawn_blocking(work).await??)
 }
 
+/// Runs `work` on a thread of its own. A Promotion's steps may block for minutes (an `http`
+/// step waiting, a slow push), so they must not hold one of the few threads of the blocking
+/// pool that the store's short calls share (the binary caps that pool).
+async fn on_own_thread<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, BoxError> {
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("promotion".to_owned())
+        .spawn(move || {
+            // The receiver is gone only when the server stopped waiting: nothing to tell.
+            let _ = sender.send(work());
+        })?;
+    // A panic in `work` drops the sender: an error here, as a panicked task was before.
+    Ok(receiver.await?)
+}
+
 /// One look at the queue.
 async fn turn(
     context: &Arc<Context>,
@@ -365,7 +382,7 @@ async fn run(
     }
     loop {
         let (task_context, task_record) = (Arc::clone(context), Arc::clone(&record));
-        let (returned, result) = tokio::task::spawn_blocking(move || {
+        let (returned, result) = on_own_thread(move || {
             let mut status = status;
             let result = execute(&task_context, &task_record, &mut status);
             (status, result)

@@ -48,6 +48,10 @@ pub(crate) fn run(args: &ServeArgs, color: bool) -> anyhow::Result<ExitStatus> {
     options.reload_on_sighup = true;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        // Store calls and git discovery: short, and never more than this at once. Tokio's
+        // default (512) let a thousand Stages starting together spawn hundreds of threads,
+        // whose memory the allocator kept. Promotions run on threads of their own.
+        .max_blocking_threads(32)
         .enable_all()
         .build()
         .context("starting the async runtime")?;

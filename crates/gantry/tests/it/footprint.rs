@@ -16,8 +16,8 @@ const PIPELINE: &str = include_str!("../../../../tests/fixtures/serve/pipeline.y
 const INSTANCE: &str = "apiVersion: kro.run/v1alpha1\nkind: WebApplication\nmetadata:\n  name: frontend\nspec:\n  values:\n    deployment:\n      tag: initial\n";
 const PATIENCE: Duration = Duration::from_mins(5);
 
-/// `VmRSS` and `VmHWM` (peak) of a process, in KiB.
-fn memory_kib(pid: u32) -> (u64, u64) {
+/// `VmRSS` and `VmHWM` (peak) of a process, in KiB, and its thread count.
+fn memory_kib(pid: u32) -> (u64, u64, u64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let field = |name: &str| {
         status
@@ -26,7 +26,7 @@ fn memory_kib(pid: u32) -> (u64, u64) {
             .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
             .unwrap()
     };
-    (field("VmRSS:"), field("VmHWM:"))
+    (field("VmRSS:"), field("VmHWM:"), field("Threads:"))
 }
 
 /// `GET path` without a token (the server runs with `--open-reads`): the body on 200.
@@ -160,9 +160,9 @@ fn footprint_idle_with_the_seed_pipeline_and_with_1000_warehouses_and_stages() {
         (count.trim() == "2").then_some(())
     });
     std::thread::sleep(Duration::from_secs(3));
-    let (rss, peak) = memory_kib(child.id());
+    let (rss, peak, threads) = memory_kib(child.id());
     eprintln!(
-        "seed pipeline, idle: RSS {:.1} MiB (peak {:.1} MiB)",
+        "seed pipeline, idle: RSS {:.1} MiB (peak {:.1} MiB), {threads} threads",
         rss as f64 / 1024.0,
         peak as f64 / 1024.0
     );
@@ -181,11 +181,11 @@ fn footprint_idle_with_the_seed_pipeline_and_with_1000_warehouses_and_stages() {
         (freight_created(port, "bench") >= count as u64).then_some(())
     });
     let discovered = started.elapsed();
-    let (busy, _) = memory_kib(child.id());
-    std::thread::sleep(Duration::from_secs(3));
-    let (rss, peak) = memory_kib(child.id());
+    let (busy, _, busy_threads) = memory_kib(child.id());
+    std::thread::sleep(Duration::from_secs(15));
+    let (rss, peak, threads) = memory_kib(child.id());
     eprintln!(
-        "{count} warehouses and stages: all discovered in {:.1} s; RSS {:.1} MiB just after, {:.1} MiB idle (peak {:.1} MiB)",
+        "{count} warehouses and stages: all discovered in {:.1} s; RSS {:.1} MiB just after ({busy_threads} threads), {:.1} MiB idle 15 s later ({threads} threads; peak {:.1} MiB)",
         discovered.as_secs_f64(),
         busy as f64 / 1024.0,
         rss as f64 / 1024.0,

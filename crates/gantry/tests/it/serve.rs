@@ -329,6 +329,14 @@ fn hangup(child: &Child) {
 fn serve_reloads_its_config_on_sighup_and_keeps_it_when_the_edit_does_not_validate() {
     let fixture = Fixture::new("develop");
     let (mut child, port, log) = fixture.serve(1);
+    // It re-executed itself with glibc's arenas limited (see main.rs).
+    let environ = std::fs::read(format!("/proc/{}/environ", child.id())).unwrap();
+    assert!(
+        environ
+            .split(|b| *b == 0)
+            .any(|var| var == b"MALLOC_ARENA_MAX=2"),
+        "MALLOC_ARENA_MAX=2 in the server's environment"
+    );
     let file = fixture.config.join("pipeline.yaml");
     wait("the approved stage", || {
         stage_names(&fixture, port)
