@@ -1,6 +1,7 @@
 //! Memory footprint of `gantry serve` (measurements, run by `scripts/bench-serve.sh`): resident
 //! memory when idle with the seed pipeline, and with 1,000 generated Warehouses and Stages.
 
+use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -27,6 +28,11 @@ fn memory_kib(pid: u32) -> (u64, u64, u64) {
             .unwrap()
     };
     (field("VmRSS:"), field("VmHWM:"), field("Threads:"))
+}
+
+/// KiB in MiB, for printing.
+fn mib(kib: u64) -> f64 {
+    f64::from(u32::try_from(kib).unwrap_or(u32::MAX)) / 1024.0
 }
 
 /// `GET path` without a token (the server runs with `--open-reads`): the body on 200.
@@ -119,10 +125,11 @@ fn generated(server: &GitServer, count: usize) -> String {
         gitops = server.url("gitops"),
     );
     for i in 0..count {
-        text.push_str(&format!(
+        let _ = write!(
+            text,
             "---\napiVersion: kargo.akuity.io/v1alpha1\nkind: Warehouse\nmetadata:\n  name: service-{i}\n  namespace: bench\nspec:\n  interval: 1h\n  subscriptions:\n    - git:\n        repoURL: {url}\n        branch: main\n---\napiVersion: kargo.akuity.io/v1alpha1\nkind: Stage\nmetadata:\n  name: service-{i}\n  namespace: bench\nspec:\n  requestedFreight:\n    - origin:\n        kind: Warehouse\n        name: service-{i}\n      sources:\n        direct: true\n  promotionTemplate:\n    spec:\n      steps:\n        - task:\n            name: promote\n          vars:\n            - name: path\n              value: services/service-{i}/instance.yaml\n",
             url = server.url("app"),
-        ));
+        );
     }
     text
 }
@@ -163,8 +170,8 @@ fn footprint_idle_with_the_seed_pipeline_and_with_1000_warehouses_and_stages() {
     let (rss, peak, threads) = memory_kib(child.id());
     eprintln!(
         "seed pipeline, idle: RSS {:.1} MiB (peak {:.1} MiB), {threads} threads",
-        rss as f64 / 1024.0,
-        peak as f64 / 1024.0
+        mib(rss),
+        mib(peak)
     );
     stop(child);
 
@@ -187,9 +194,9 @@ fn footprint_idle_with_the_seed_pipeline_and_with_1000_warehouses_and_stages() {
     eprintln!(
         "{count} warehouses and stages: all discovered in {:.1} s; RSS {:.1} MiB just after ({busy_threads} threads), {:.1} MiB idle 15 s later ({threads} threads; peak {:.1} MiB)",
         discovered.as_secs_f64(),
-        busy as f64 / 1024.0,
-        rss as f64 / 1024.0,
-        peak as f64 / 1024.0
+        mib(busy),
+        mib(rss),
+        mib(peak)
     );
     let stages = get(port, "/api/v1/projects/bench/stages").unwrap();
     assert!(
