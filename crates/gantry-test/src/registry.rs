@@ -562,8 +562,14 @@ mod tests {
         let port = registry.port();
         assert!(registry.log().contains("listening on 127.0.0.1:"));
         drop(registry);
-        assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
-        assert!(TcpStream::connect(("127.0.0.1", token_port)).is_err());
+        assert!(
+            crate::server::tests::refused_soon(port),
+            "port {port} still answers"
+        );
+        assert!(
+            crate::server::tests::refused_soon(token_port),
+            "port {token_port} still answers"
+        );
         assert!(!dir.exists());
     }
 
@@ -591,7 +597,10 @@ mod tests {
                 .is_dir()
         );
         crate::server::tests::stop_group(pid);
-        assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+        assert!(
+            crate::server::tests::refused_soon(port),
+            "port {port} still answers"
+        );
         assert!(dir.join("config.yml").is_file());
     }
 

@@ -471,16 +471,58 @@ pub(crate) mod tests {
         })
     }
 
-    /// Stops a detached process group as a user would (`kill -TERM -<pid>`), waiting for it.
+    /// Whether any thread of `pid` still runs: a multi-threaded process (the Go registry)
+    /// shows its leader as a zombie while its other threads are still closing its sockets.
+    fn any_thread_alive(pid: u32) -> bool {
+        let Ok(tasks) = fs_err::read_dir(format!("/proc/{pid}/task")) else {
+            return false;
+        };
+        tasks.filter_map(Result::ok).any(|task| {
+            task.file_name()
+                .to_str()
+                .and_then(|tid| tid.parse::<u32>().ok())
+                .is_some_and(|tid| {
+                    fs_err::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).is_ok_and(
+                        |stat| {
+                            !stat
+                                .rsplit(')')
+                                .next()
+                                .unwrap_or("")
+                                .trim_start()
+                                .starts_with(['Z', 'X'])
+                        },
+                    )
+                })
+        })
+    }
+
+    /// Stops a detached process group as a user would (`kill -TERM -<pid>`), waiting until
+    /// every thread of its leader is gone.
     pub(crate) fn stop_group(pid: u32) {
         Command::new("kill")
             .args(["-TERM", "--", &format!("-{pid}")])
             .status()
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
-        while alive(pid) {
+        while alive(pid) || any_thread_alive(pid) {
             assert!(Instant::now() < deadline, "process {pid} still runs");
             thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Whether `port` refuses connections within a few seconds: a port just closed can be
+    /// taken by a server another test starts, so the check allows for the kernel's and the
+    /// neighbours' timing rather than asserting on a single attempt.
+    pub(crate) fn refused_soon(port: u16) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if TcpStream::connect(("127.0.0.1", port)).is_err() {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -500,7 +542,7 @@ pub(crate) mod tests {
         for &pid in &pids {
             stop_group(pid);
         }
-        assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+        assert!(refused_soon(port), "port {port} still answers");
         assert!(dir.join("access.log").is_file());
     }
 
@@ -509,7 +551,7 @@ pub(crate) mod tests {
         let server = GitServer::start("u", "p").unwrap();
         let (port, dir) = (server.port(), server.dir.path().to_owned());
         drop(server);
-        assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+        assert!(refused_soon(port), "port {port} still answers");
         assert!(!dir.exists());
     }
 }
