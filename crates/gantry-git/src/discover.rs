@@ -207,6 +207,7 @@ impl Git {
                 credentials,
                 MirrorOptions {
                     blobless: subscription.blobless,
+                    reuse_recent_fetch: false,
                 },
             )?;
             stats.fetched = true;

@@ -67,6 +67,10 @@ pub struct GitOptions {
     pub timeout: Duration,
     /// Default author and committer (default `gantry <no-reply@gantry.local>`).
     pub author: Author,
+    /// How old a fetch of a mirror may be and still serve a caller that accepts a recent one
+    /// ([`MirrorOptions::reuse_recent_fetch`]); zero (the default) means always fetch. A push
+    /// through a worktree of the mirror voids the fetch before it.
+    pub fetch_reuse: Duration,
 }
 
 impl GitOptions {
@@ -77,16 +81,22 @@ impl GitOptions {
             program: PathBuf::from("git"),
             timeout: Duration::from_mins(5),
             author: Author::default(),
+            fetch_reuse: Duration::ZERO,
         }
     }
 }
 
-/// How to create a mirror the first time.
+/// How to create a mirror the first time, and how fresh it must be.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MirrorOptions {
     /// Clone with `--filter=blob:none`: file contents are fetched when a worktree needs them.
     /// Applies only when the mirror is created; an existing mirror is reused as it is.
     pub blobless: bool,
+    /// Accept a fetch that started at most [`GitOptions::fetch_reuse`] ago (one running when
+    /// this call waits for the mirror lock included) instead of fetching again: a checkout then
+    /// sees the remote as of a moment earlier, which a push integrates by rebase like any
+    /// concurrent change. Discovery never sets it: it must see every push it was told of.
+    pub reuse_recent_fetch: bool,
 }
 
 /// The git adapter. Cheap to clone; safe to share between threads.
@@ -104,6 +114,9 @@ struct Inner {
     opened: std::sync::Mutex<std::collections::HashMap<PathBuf, crate::worktree::Opened>>,
     /// When each mirror last had `gc --auto`, by mirror dir name.
     last_gc: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+    /// When the last successful fetch (or clone) of each mirror started, by mirror dir name;
+    /// removed by a push through one of its worktrees.
+    fetched: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
 
 /// How often a mirror is offered `gc --auto` after fetches: it only counts loose objects most
@@ -216,6 +229,7 @@ impl Git {
                 runner,
                 opened: std::sync::Mutex::default(),
                 last_gc: std::sync::Mutex::default(),
+                fetched: std::sync::Mutex::default(),
             }),
         })
     }
@@ -296,7 +310,12 @@ impl Git {
         let name = mirror_dir_name(&remote.key);
         let path = self.root().join("mirrors").join(&name);
         let _lock = self.mirror_lock(&name)?;
+        let started = std::time::Instant::now();
         if path.join("HEAD").is_file() {
+            if options.reuse_recent_fetch && self.fetched_within(&name, self.options().fetch_reuse)
+            {
+                return Ok(Mirror::new(self.clone(), path, remote));
+            }
             self.runner()
                 .git(&path, "fetch")
                 .args(["fetch", "--quiet", "--prune", "--tags", "--force", "origin"])
@@ -314,7 +333,47 @@ impl Git {
         } else {
             self.clone_mirror(&remote, &path, options)?;
         }
+        self.fetched_map().insert(name, started);
         Ok(Mirror::new(self.clone(), path, remote))
+    }
+
+    /// Fetches the mirror of `url` if gantry has one (a checkout made it earlier), so that the
+    /// next checkout accepting a recent fetch starts at once; `false` when there is no mirror
+    /// (nothing is cloned ahead of need).
+    pub fn refresh_mirror(&self, url: &str, credentials: Option<&Credentials>) -> Result<bool> {
+        let remote = Remote::resolve(url, credentials)?;
+        let path = self
+            .root()
+            .join("mirrors")
+            .join(mirror_dir_name(&remote.key));
+        if !path.join("HEAD").is_file() {
+            return Ok(false);
+        }
+        self.mirror(url, credentials).map(|_| true)
+    }
+
+    fn fetched_map(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, std::time::Instant>> {
+        self.inner
+            .fetched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether a fetch of mirror `name` that started at most `within` ago succeeded (and no
+    /// push voided it since).
+    fn fetched_within(&self, name: &str, within: Duration) -> bool {
+        !within.is_zero()
+            && self
+                .fetched_map()
+                .get(name)
+                .is_some_and(|started| started.elapsed() <= within)
+    }
+
+    /// Voids the last fetch of mirror `name`: the remote changed (a push went through it).
+    pub(crate) fn forget_fetch(&self, name: &str) {
+        self.fetched_map().remove(name);
     }
 
     fn clone_mirror(&self, remote: &Remote, path: &Path, options: MirrorOptions) -> Result<()> {

@@ -160,11 +160,25 @@ impl Mirror {
 
     /// The commit a revision (`main`, `refs/tags/v1`, a sha) names in the mirror, if any.
     pub fn resolve(&self, revision: &str) -> Result<Option<String>> {
+        // A branch names a commit directly: its ref file says which, with no git process.
+        if revision.starts_with("refs/heads/")
+            && let Some(commit) = read_ref(&self.path, revision)
+        {
+            return Ok(Some(commit));
+        }
         resolve_commit(&self.git, &self.path, revision)
     }
 
     /// The remote's default branch as recorded in the mirror (`main`), if `HEAD` names one.
     pub fn default_branch(&self) -> Result<Option<String>> {
+        if let Ok(head) = fs_err::read_to_string(self.path.join("HEAD"))
+            && let Some(branch) = head
+                .strip_suffix('\n')
+                .and_then(|head| head.strip_prefix("ref: refs/heads/"))
+            && is_valid_ref_name(&format!("refs/heads/{branch}"))
+        {
+            return Ok(Some(branch.to_owned()));
+        }
         let output = self
             .git
             .runner()
@@ -315,6 +329,7 @@ impl Mirror {
     /// Creates `branch` on the remote as an orphan with one empty "Initial commit", pushes it and
     /// records it in the mirror. If someone else created the branch meanwhile, theirs is used.
     fn create_orphan(&self, branch: &str, remote: &Remote) -> Result<String> {
+        self.git.forget_fetch(&self.name());
         let runner = self.git.runner();
         let tree = runner
             .git(&self.path, "mktree")
@@ -381,6 +396,35 @@ pub(crate) fn resolve_commit(git: &Git, dir: &Path, revision: &str) -> Result<Op
     Ok(output.status.success().then(|| output.text()))
 }
 
+/// Whether `text` is a full object id (SHA-1 or SHA-256, lowercase hex).
+pub(crate) fn is_object_id(text: &str) -> bool {
+    matches!(text.len(), 40 | 64) && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// The object id the ref `name` (`refs/heads/main`) names in the repository at `dir`, read from
+/// its loose ref file or else from `packed-refs`, without a git process. `None` when the files do
+/// not say so plainly (a symbolic ref, the reftable format, an unusual name, no such ref): the
+/// caller then asks git. Git replaces ref files by renaming, so a read sees an old or a new value,
+/// never half of one; a ref packed meanwhile is in `packed-refs` before its loose file goes.
+pub(crate) fn read_ref(dir: &Path, name: &str) -> Option<String> {
+    if !is_valid_ref_name(name) || !name.starts_with("refs/") {
+        return None;
+    }
+    match fs_err::read_to_string(dir.join(name)) {
+        Ok(text) => {
+            let id = text.strip_suffix('\n')?;
+            return is_object_id(id).then(|| id.to_owned());
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(_) => return None,
+    }
+    let packed = fs_err::read_to_string(dir.join("packed-refs")).ok()?;
+    packed.lines().find_map(|line| {
+        let (id, reference) = line.split_once(' ')?;
+        (reference == name && is_object_id(id)).then(|| id.to_owned())
+    })
+}
+
 /// Fails unless `prefix` + `name` is a ref name git accepts (and `name` is no option).
 pub(crate) fn check_ref_name(prefix: &str, name: &str) -> Result<()> {
     if !name.starts_with('-') && is_valid_ref_name(&format!("{prefix}{name}")) {
@@ -435,6 +479,39 @@ pub(crate) fn cone_dirs(dirs: &[String]) -> Result<Option<Vec<String>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refs_are_read_from_loose_files_then_packed_refs_and_anything_unusual_is_left_to_git() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let (a, b) = ("a".repeat(40), "b".repeat(40));
+        fs_err::create_dir_all(root.join("refs/heads/team")).unwrap();
+        fs_err::write(root.join("refs/heads/main"), format!("{a}\n")).unwrap();
+        fs_err::write(root.join("refs/heads/team/x"), "ref: refs/heads/main\n").unwrap();
+        fs_err::write(root.join("refs/heads/torn"), &a[..20]).unwrap();
+        fs_err::write(
+            root.join("packed-refs"),
+            format!(
+                "# pack-refs with: peeled fully-peeled sorted\n{b} refs/heads/main\n{b} refs/heads/packed\n{b} refs/tags/v1\n^{a}\n"
+            ),
+        )
+        .unwrap();
+        // The loose file wins over a stale packed entry.
+        assert_eq!(read_ref(root, "refs/heads/main"), Some(a.clone()));
+        assert_eq!(read_ref(root, "refs/heads/packed"), Some(b.clone()));
+        assert_eq!(read_ref(root, "refs/tags/v1"), Some(b));
+        for unusual in [
+            "refs/heads/team/x",
+            "refs/heads/torn",
+            "refs/heads/absent",
+            "refs/heads/../../etc",
+            "HEAD",
+        ] {
+            assert_eq!(read_ref(root, unusual), None, "{unusual}");
+        }
+        assert!(is_object_id(&"0".repeat(64)));
+        assert!(!is_object_id(&"A".repeat(40)) && !is_object_id("abc"));
+    }
 
     #[test]
     fn cone_directories_are_normalised_and_globs_refused() {

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use crate::error::{Failure, GitError, Result, classify, failure_kind};
 use crate::git::random_fraction;
-use crate::mirror::check_ref_name;
+use crate::mirror::{check_ref_name, mirror_name};
 use crate::secret::Credentials;
 use crate::worktree::Worktree;
 
@@ -110,6 +110,8 @@ impl Worktree {
             .credentials
             .as_ref()
             .or(self.remote.credentials.as_ref());
+        // Whatever happens next, the mirror's last fetch no longer tells the remote's state.
+        self.git.forget_fetch(&mirror_name(&self.mirror));
         if let Some(tag) = &options.tag {
             return self.push_tag(tag, options.force, credentials);
         }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::command::Invocation;
 use crate::error::{GitError, Result};
 use crate::git::{Author, Git, Remote};
-use crate::mirror::{check_ref_name, cone_dirs, mirror_name, resolve_commit};
+use crate::mirror::{check_ref_name, cone_dirs, is_object_id, mirror_name, resolve_commit};
 use crate::secret::Credentials;
 
 /// File in a worktree's git dir naming the branch the worktree tracks.
@@ -207,6 +207,13 @@ impl Worktree {
 
     /// The commit checked out.
     pub fn head(&self) -> Result<String> {
+        // A detached worktree's `HEAD` file holds the commit itself.
+        if let Ok(head) = fs_err::read_to_string(self.git_dir.join("HEAD"))
+            && let Some(id) = head.strip_suffix('\n')
+            && is_object_id(id)
+        {
+            return Ok(id.to_owned());
+        }
         resolve_commit(&self.git, &self.path, "HEAD")?.ok_or_else(|| GitError::Command {
             action: "read HEAD".into(),
             stderr: format!("{} has no HEAD commit", self.path.display()),
@@ -215,11 +222,47 @@ impl Worktree {
 
     /// Whether only part of the tree is materialised.
     pub fn is_sparse(&self) -> Result<bool> {
+        if let Some(sparse) = self.sparse_from_worktree_config() {
+            return Ok(sparse);
+        }
         let output = self
             .command("config")
             .args(["config", "--type=bool", "--get", "core.sparseCheckout"])
             .output()?;
         Ok(output.status.success() && output.text() == "true")
+    }
+
+    /// `core.sparseCheckout` as `git sparse-checkout` writes it into the worktree's own
+    /// `config.worktree` (a `[core]` section, one `sparseCheckout = true|false` line), read without
+    /// a git process; `None` when the file is absent or says anything less plain.
+    fn sparse_from_worktree_config(&self) -> Option<bool> {
+        let text = fs_err::read_to_string(self.git_dir.join("config.worktree")).ok()?;
+        let mut in_core = false;
+        let mut found = None;
+        for line in text.lines().map(str::trim) {
+            if line.starts_with('[') {
+                in_core = line == "[core]";
+                continue;
+            }
+            let Some((key, value)) = line.split_once('=') else {
+                if in_core && line.eq_ignore_ascii_case("sparsecheckout") {
+                    return None;
+                }
+                continue;
+            };
+            if !key.trim().eq_ignore_ascii_case("sparsecheckout") {
+                continue;
+            }
+            if !in_core || found.is_some() {
+                return None;
+            }
+            found = Some(match value.trim() {
+                "true" => true,
+                "false" => false,
+                _ => return None,
+            });
+        }
+        found
     }
 
     /// Restricts the worktree to the top-level files plus `dirs` (cone mode).
@@ -270,26 +313,10 @@ impl Worktree {
     /// commit and returns `HEAD`. `author` defaults to the configured one.
     pub fn commit(&self, message: &str, author: Option<&Author>) -> Result<CommitOutcome> {
         self.stage_all()?;
-        let staged = self
-            .command("diff")
-            .args(["diff", "--cached", "--quiet", "--exit-code"])
-            .output()?;
-        match staged.status.code() {
-            Some(0) => {
-                return Ok(CommitOutcome {
-                    commit: self.head()?,
-                    created: false,
-                });
-            }
-            Some(1) => {}
-            _ => {
-                return Err(GitError::Command {
-                    action: "diff".into(),
-                    stderr: staged.failure_message(),
-                });
-            }
-        }
-        self.command("commit")
+        // `git commit` itself tells whether anything was staged (exit 1 and its "nothing to
+        // commit" status, in the C locale every git process here runs in): no separate diff.
+        let output = self
+            .command("commit")
             .args([
                 "commit",
                 "--quiet",
@@ -299,10 +326,31 @@ impl Worktree {
             ])
             .stdin(message)
             .author(author)
-            .run()?;
-        Ok(CommitOutcome {
-            commit: self.head()?,
-            created: true,
+            .output()?;
+        if output.status.success() {
+            return Ok(CommitOutcome {
+                commit: self.head()?,
+                created: true,
+            });
+        }
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let nothing_staged = output.status.code() == Some(1)
+            && [
+                "nothing to commit",
+                "nothing added to commit",
+                "no changes added to commit",
+            ]
+            .iter()
+            .any(|said| stdout.contains(said));
+        if nothing_staged {
+            return Ok(CommitOutcome {
+                commit: self.head()?,
+                created: false,
+            });
+        }
+        Err(GitError::Command {
+            action: "commit".into(),
+            stderr: output.failure_message(),
         })
     }
 

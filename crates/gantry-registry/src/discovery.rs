@@ -11,6 +11,13 @@
 //!   build time (newest first, ties by tag descending), keep `discoveryLimit`.
 //! - `Digest`: resolve the one mutable tag in `constraint`; a missing tag is no result.
 //!
+//! [`discover_images_notified`] is the same discovery after a registry notification named the
+//! tags just pushed: a tag the previous discovery resolved and the notification did not name is
+//! taken from that result instead of being asked for again (a registry notifies every tag push,
+//! so only the named tags can have moved). The tag list is still read, so deleted tags drop out
+//! and new ones are resolved. Discoveries on the interval and on plain refreshes ask for every
+//! tag, which catches anything a lost notification hid.
+//!
 //! A tag listed but gone by the time it is resolved (HTTP 404) is skipped, where Kargo fails
 //! the discovery. The deprecated `allowTags`/`ignoreTags` fail discovery, as in Kargo.
 //!
@@ -18,7 +25,7 @@
 //! [`ClientOptions::metadata_concurrency`]: crate::ClientOptions::metadata_concurrency
 
 use futures_util::stream::{self, StreamExt, TryStreamExt};
-use gantry_api::kargo::{ImageDiscoveryResult, ImageSubscription};
+use gantry_api::kargo::{DiscoveredImageReference, ImageDiscoveryResult, ImageSubscription};
 use gantry_core::credentials::{CredentialStore, CredentialType};
 use gantry_core::selection::{ImageSelection, newest_first};
 
@@ -38,6 +45,73 @@ pub async fn discover_images(
     subscription_name: Option<&str>,
     credentials: &CredentialStore,
     client: &RegistryClient,
+) -> Result<ImageDiscoveryResult> {
+    discover(subscription, subscription_name, credentials, client, None).await
+}
+
+/// What a registry notification told: the tags just pushed, and the result of the discovery
+/// before it.
+#[derive(Clone, Copy, Debug)]
+pub struct Notified<'a> {
+    /// The tags the notification named (pushed, possibly re-pointed).
+    pub pushed_tags: &'a [String],
+    /// The previous discovery of the same subscription.
+    pub previous: &'a ImageDiscoveryResult,
+}
+
+/// [`discover_images`] after a registry notification: tags the previous result holds and the
+/// notification did not name are reused rather than resolved again (see the module docs). A
+/// previous result of another repository or platform is ignored.
+pub async fn discover_images_notified(
+    subscription: &ImageSubscription,
+    subscription_name: Option<&str>,
+    credentials: &CredentialStore,
+    client: &RegistryClient,
+    notified: Notified<'_>,
+) -> Result<ImageDiscoveryResult> {
+    let platform = subscription.platform.clone().filter(|p| !p.is_empty());
+    let usable = notified.previous.repo_url == subscription.repo_url
+        && notified.previous.platform == platform;
+    let notified = usable.then_some(notified);
+    discover(
+        subscription,
+        subscription_name,
+        credentials,
+        client,
+        notified,
+    )
+    .await
+}
+
+/// The image a tag of the previous result stands for, when it may be reused.
+fn known_image(notified: Option<Notified<'_>>, tag: &str) -> Option<TaggedImage> {
+    let notified = notified?;
+    if notified.pushed_tags.iter().any(|pushed| pushed == tag) {
+        return None;
+    }
+    let known: &DiscoveredImageReference = notified
+        .previous
+        .references
+        .iter()
+        .find(|reference| reference.tag == tag)?;
+    let created = match &known.created_at {
+        Some(text) => Some(gantry_api::time::parse_rfc3339(text)?),
+        None => None,
+    };
+    Some(TaggedImage {
+        tag: known.tag.clone(),
+        digest: known.digest.clone(),
+        created,
+        annotations: known.annotations.clone(),
+    })
+}
+
+async fn discover(
+    subscription: &ImageSubscription,
+    subscription_name: Option<&str>,
+    credentials: &CredentialStore,
+    client: &RegistryClient,
+    notified: Option<Notified<'_>>,
 ) -> Result<ImageDiscoveryResult> {
     let selection = ImageSelection::for_subscription(subscription)?;
     let platform = subscription
@@ -69,6 +143,9 @@ pub async fn discover_images(
                 }
                 let found: Vec<Option<TaggedImage>> = stream::iter(window)
                     .map(|tag| async move {
+                        if let Some(known) = known_image(notified, &tag) {
+                            return Ok(Some(known));
+                        }
                         skip_missing(
                             client
                                 .image_for_tag(remote, &tag, platform, subscription.cache_by_tag)
@@ -92,6 +169,9 @@ pub async fn discover_images(
             let remote = &remote;
             let found: Vec<Option<TaggedImage>> = stream::iter(candidates)
                 .map(|tag| async move {
+                    if let Some(known) = known_image(notified, &tag) {
+                        return Ok(Some(known));
+                    }
                     skip_missing(
                         client
                             .image_for_tag(remote, &tag, platform, subscription.cache_by_tag)

@@ -68,7 +68,7 @@ pub use cache::{
 pub use chart::{chart_versions, discover_charts};
 pub use client::{ClientOptions, FetchedManifest, RegistryClient, Remote};
 pub use counts::RequestCounts;
-pub use discovery::{await_tag, discover_images};
+pub use discovery::{Notified, await_tag, discover_images, discover_images_notified};
 pub use error::{RegistryError, Result};
 pub use gantry_core::credentials::CredentialStore;
 pub use image::TaggedImage;

@@ -27,6 +27,13 @@ use crate::{Change, ChangeKind, Handle, Shared};
 /// `RefreshWarehouse` trigger a discovery at once regardless.
 pub const DEFAULT_MIN_INTERVAL: Duration = Duration::from_secs(10);
 
+/// How old a fetch of a GitOps repository may be and still serve a Promotion's `git-clone`.
+/// A refresh a webhook asks for fetches the repositories the Warehouse's Stages promote into
+/// while discovery runs, and the Promotion that follows reuses that fetch: the checkout then
+/// sees the remote as of that moment, and `git-push` integrates anything pushed since by
+/// rebase, as it does for any concurrent push.
+const FETCH_REUSE: Duration = Duration::from_secs(1);
+
 /// Settings of a server.
 #[derive(Clone, Debug)]
 pub struct ServerOptions {
@@ -113,8 +120,9 @@ impl Server {
             .await
             .map_err(StartError::Join)?
             .map_err(StartError::Store)?;
-        let git = gantry_git::Git::new(gantry_git::GitOptions::new(options.data_dir.clone()))
-            .map_err(StartError::Git)?;
+        let mut git_options = gantry_git::GitOptions::new(options.data_dir.clone());
+        git_options.fetch_reuse = FETCH_REUSE;
+        let git = gantry_git::Git::new(git_options).map_err(StartError::Git)?;
         let cache = gantry_registry::FileCache::open(options.data_dir.join("registry-cache"))
             .map_err(StartError::Registry)?;
         let registry = gantry_registry::RegistryClient::with_cache(

@@ -135,6 +135,9 @@ impl Step for GitClone {
                 credentials.as_ref(),
                 MirrorOptions {
                     blobless: config.blobless,
+                    // A fetch the server started ahead, when the Warehouse was told of a new
+                    // artifact, is as good as one started now (see `GitOptions::fetch_reuse`).
+                    reuse_recent_fetch: true,
                 },
             )
             .map_err(|e| to_step_error(&e))?;

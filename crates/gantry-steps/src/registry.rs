@@ -82,17 +82,14 @@ pub struct Services {
 }
 
 impl Services {
-    /// Removes the work dir at the end of a promotion: every git checkout in it is unregistered
-    /// from its mirror first. Errors are returned but leave nothing inconsistent (a stale
-    /// worktree registration is pruned by the next checkout of that mirror).
-    pub fn cleanup(&self) -> Result<(), String> {
-        let root = self.work_dir.path();
-        let mut stack = vec![root.to_path_buf()];
+    /// The git checkouts in the work dir (made by `git-clone`), found without a git process
+    /// once the steps opened them.
+    pub fn checkouts(&self) -> Vec<gantry_git::Worktree> {
+        let mut found = Vec::new();
+        let mut stack = vec![self.work_dir.path().to_path_buf()];
         while let Some(dir) = stack.pop() {
             if dir.join(".git").is_file() {
-                if let Ok(worktree) = gantry_git::Worktree::open(&self.git, &dir) {
-                    worktree.remove().map_err(|e| e.to_string())?;
-                }
+                found.extend(gantry_git::Worktree::open(&self.git, &dir).ok());
                 continue;
             }
             if let Ok(entries) = fs_err::read_dir(&dir) {
@@ -102,6 +99,16 @@ impl Services {
                     }
                 }
             }
+        }
+        found
+    }
+
+    /// Removes the work dir at the end of a promotion: every git checkout in it is unregistered
+    /// from its mirror first. Errors are returned but leave nothing inconsistent (a stale
+    /// worktree registration is pruned by the next checkout of that mirror).
+    pub fn cleanup(&self) -> Result<(), String> {
+        for worktree in self.checkouts() {
+            worktree.remove().map_err(|e| e.to_string())?;
         }
         self.work_dir.remove().map_err(|e| e.to_string())
     }

@@ -242,6 +242,28 @@ fn a_lazy_worktree_materialises_top_level_files_only_and_sparse_add_brings_folde
         "unmaterialised files are not deletions"
     );
 
+    let unchanged = lazy.head().unwrap();
+    write_files(lazy.path(), &[(".git-ignored-by-info-exclude", "x\n")]).unwrap();
+    let exclude = lazy
+        .git_dir()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("info/exclude");
+    fs_err::create_dir_all(exclude.parent().unwrap()).unwrap();
+    fs_err::write(&exclude, ".git-ignored-by-info-exclude\n").unwrap();
+    let outcome = lazy.commit("nothing to see", None).unwrap();
+    assert_eq!(
+        (outcome.commit, outcome.created),
+        (unchanged.clone(), false)
+    );
+    assert_eq!(
+        lazy.head().unwrap(),
+        git(lazy.path(), &["rev-parse", "HEAD"]).unwrap()
+    );
+    fs_err::remove_file(lazy.path().join(".git-ignored-by-info-exclude")).unwrap();
+
     lazy.sparse_add(&["apps/dev".into()]).unwrap();
     assert_eq!(files(lazy.path()), ["README.md", "apps/dev/values.yaml"]);
 
@@ -776,7 +798,10 @@ fn a_blobless_mirror_fetches_file_contents_on_demand_with_the_worktree_credentia
         .mirror_with(
             &server.url("gitops"),
             Some(&credentials()),
-            MirrorOptions { blobless: true },
+            MirrorOptions {
+                blobless: true,
+                ..MirrorOptions::default()
+            },
         )
         .unwrap();
     let config = read(mirror.path().join("config"));
@@ -877,4 +902,76 @@ fn timings_of_mirror_fetch_and_worktrees_on_a_large_repository() {
         .worktree(env.path("full"), &Checkout::branch("main"), None)
         .unwrap();
     println!("full worktree (5,000 files): {:?}", started.elapsed());
+}
+
+#[test]
+fn a_checkout_accepting_a_recent_fetch_reuses_it_until_a_push_voids_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = GitOptions::new(dir.path().join("data"));
+    options.fetch_reuse = Duration::from_mins(1);
+    let git = Git::new(options).unwrap();
+    let work = dir.path().join("work");
+    let upstream = fixture_repo(&work.join("upstream"), &[("a.yaml", "a: 1\n")]).unwrap();
+    let url = upstream.to_string_lossy().into_owned();
+    let reuse = MirrorOptions {
+        reuse_recent_fetch: true,
+        ..MirrorOptions::default()
+    };
+    let head = |repo: &Path| git_head(repo);
+
+    // No mirror yet: refreshing one clones nothing.
+    assert!(!git.refresh_mirror(&url, None).unwrap());
+    assert!(!git.root().join("mirrors").read_dir().unwrap().any(|_| true));
+    let first = git.mirror(&url, None).unwrap();
+    let v1 = head(&upstream);
+    assert_eq!(first.resolve("refs/heads/main").unwrap(), Some(v1.clone()));
+
+    // An outside commit lands after that fetch: a caller accepting a recent fetch gets the
+    // mirror as it is, any other caller fetches.
+    write_files(&upstream, &[("a.yaml", "a: 2\n")]).unwrap();
+    commit_all(&upstream, "outside").unwrap();
+    let v2 = head(&upstream);
+    let reused = git.mirror_with(&url, None, reuse).unwrap();
+    assert_eq!(reused.resolve("refs/heads/main").unwrap(), Some(v1));
+    assert!(git.refresh_mirror(&url, None).unwrap());
+    let reused = git.mirror_with(&url, None, reuse).unwrap();
+    assert_eq!(reused.resolve("refs/heads/main").unwrap(), Some(v2.clone()));
+
+    // A push through a worktree voids the fetch, even one of a commit the mirror has not seen.
+    let worktree = reused
+        .worktree(work.join("wt"), &Checkout::branch("main"), None)
+        .unwrap();
+    write_files(worktree.path(), &[("b.yaml", "b: 1\n")]).unwrap();
+    worktree.commit("ours", None).unwrap();
+    // A non-bare upstream refuses pushes to its checked-out branch: push to another one.
+    let pushed = worktree
+        .push(&PushOptions {
+            target_branch: Some("pushed".into()),
+            ..quick_push()
+        })
+        .unwrap();
+    write_files(&upstream, &[("a.yaml", "a: 3\n")]).unwrap();
+    commit_all(&upstream, "outside again").unwrap();
+    let v3 = head(&upstream);
+    let fetched = git.mirror_with(&url, None, reuse).unwrap();
+    assert_eq!(fetched.resolve("refs/heads/main").unwrap(), Some(v3));
+    assert_eq!(
+        fetched.resolve("refs/heads/pushed").unwrap(),
+        Some(pushed.commit)
+    );
+
+    // Without a reuse window every call fetches.
+    let strict = git_for(&dir.path().join("data"));
+    write_files(&upstream, &[("a.yaml", "a: 4\n")]).unwrap();
+    commit_all(&upstream, "outside once more").unwrap();
+    let again = strict.mirror_with(&url, None, reuse).unwrap();
+    assert_eq!(
+        again.resolve("refs/heads/main").unwrap(),
+        Some(head(&upstream))
+    );
+    assert_ne!(v2, head(&upstream));
+}
+
+fn git_head(repo: &Path) -> String {
+    git(repo, &["rev-parse", "HEAD"]).unwrap()
 }

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use gantry_api::core_v1::Secret;
 use gantry_api::kargo::{ImageDiscoveryResult, ImageSubscription};
 use gantry_registry::{
-    CredentialStore, FileCache, MetadataCache, RegistryClient, RegistryError, RequestCounts,
-    discover_charts, discover_images,
+    CredentialStore, FileCache, MetadataCache, Notified, RegistryClient, RegistryError,
+    RequestCounts, discover_charts, discover_images, discover_images_notified,
 };
 use gantry_test::{ImageSpec, IndexSpec, ManifestFlavour, Platform, Registry};
 use serde_json::json;
@@ -358,8 +358,15 @@ fn newest_build_follows_annotations_then_labels_then_created() {
                 .created(day("2024-06-01"))
                 .annotation("org.opencontainers.image.created", day("2023-01-01")),
         ),
-        // e: the same time as a; the tag breaks the tie, descending
-        ("e", ImageSpec::new().created(day("2024-03-01"))),
+        // e: the same time as a; the tag breaks the tie, descending (a label unrelated to
+        // build time makes it another image: the same content would share a's digest, whose
+        // cached metadata would spare a GET or not depending on timing)
+        (
+            "e",
+            ImageSpec::new()
+                .created(day("2024-03-01"))
+                .label("variant", "e"),
+        ),
         // f: an OCI label beats a label-schema label
         (
             "f",
@@ -524,6 +531,91 @@ fn the_digest_strategy_follows_a_re_pushed_tag_and_a_deleted_one_is_no_result() 
         .unwrap();
     let gone = discover(&subscription, &none(), &client).unwrap();
     assert!(gone.references.is_empty(), "{gone:?}");
+}
+
+#[test]
+fn a_notified_discovery_asks_only_for_the_named_and_the_new_tags() {
+    let registry = Registry::start_anonymous().unwrap();
+    let digests = push_versions(&registry);
+    let subscription = image_subscription(json!({
+        "repoURL": repo_url(&registry, "team/app"),
+        "constraint": ">=1.0.0",
+        "strictSemvers": true,
+    }));
+    let client = client();
+    let first = discover(&subscription, &none(), &client).unwrap();
+    assert_eq!(tags(&first), ["2.0.0", "1.1.0", "1.0.0"]);
+
+    // 1.0.0 is re-pointed and 3.0.0 pushed; the notification names 3.0.0 only.
+    let moved = registry
+        .push_image(
+            "team/app",
+            "1.0.0",
+            &ImageSpec::new().created(day("2024-02-01")),
+        )
+        .unwrap()
+        .digest;
+    assert_ne!(moved, digests[0]);
+    let newest = registry
+        .push_image(
+            "team/app",
+            "3.0.0",
+            &ImageSpec::new().created(day("2024-03-01")),
+        )
+        .unwrap()
+        .digest;
+    let named = |pushed: &[String], previous: &ImageDiscoveryResult| {
+        let before = client.counts();
+        let result = block_on(discover_images_notified(
+            &subscription,
+            None,
+            &none(),
+            &client,
+            Notified {
+                pushed_tags: pushed,
+                previous,
+            },
+        ))
+        .unwrap();
+        (result, client.counts().since(&before))
+    };
+    let (result, counts) = named(&["3.0.0".to_owned()], &first);
+    assert_eq!(
+        found(&result),
+        [
+            ("3.0.0".into(), newest.clone(), day("2024-03-01")),
+            ("2.0.0".into(), digests[2].clone(), day("2024-01-03")),
+            ("1.1.0".into(), digests[1].clone(), day("2024-01-02")),
+            ("1.0.0".into(), digests[0].clone(), day("2024-01-01")),
+        ],
+        "tags the notification did not name are taken from the previous result"
+    );
+    assert_eq!(
+        counts,
+        RequestCounts {
+            tag_list_pages: 1,
+            manifest_heads: 1,
+            manifest_gets: 1,
+            blob_gets: 1,
+            ..RequestCounts::default()
+        }
+    );
+
+    // Named, the re-pointed tag is read again; a full discovery reads every tag.
+    let (result, _) = named(&["1.0.0".to_owned()], &first);
+    assert_eq!(
+        found(&result)[3],
+        ("1.0.0".into(), moved.clone(), day("2024-02-01"))
+    );
+    let full = discover(&subscription, &none(), &client).unwrap();
+    assert_eq!(found(&full), found(&result));
+
+    // A previous result of another platform is not used.
+    let mut other = first.clone();
+    other.platform = Some("linux/arm64".into());
+    let (result, counts) = named(&[], &other);
+    assert_eq!(found(&result), found(&full));
+    assert_eq!(counts.manifest_heads, 4);
 }
 
 #[test]

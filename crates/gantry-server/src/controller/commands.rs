@@ -31,6 +31,7 @@ impl Controller {
                 let key = (project.clone(), name.clone());
                 match self.warehouses.get(&key) {
                     Some(task) => {
+                        self.context.prefetch_for(&project, &name);
                         let _ = task
                             .refresh
                             .send(super::RefreshRequest { reply, pushed_tags });

@@ -43,6 +43,10 @@ pub(crate) struct Request {
     pub(crate) previous: Option<Arc<DiscoveredArtifacts>>,
     /// Image tags a registry notification just announced (see [`crate::Command`]).
     pub(crate) pushed_tags: Arc<[String]>,
+    /// Whether registry notifications alone asked for this discovery, so that image tags of
+    /// `previous` they did not name need not be asked for again
+    /// ([`gantry_registry::discover_images_notified`]).
+    pub(crate) notified_only: bool,
 }
 
 /// How long an image discovery waits for a tag a registry notification announced to be
@@ -160,12 +164,26 @@ impl Discover for ImageDiscoverer {
         let Some(subscription) = request.subscription.image.clone() else {
             return Box::pin(async { Err("not an image subscription".to_owned()) });
         };
+        let previous = request
+            .previous
+            .filter(|_| request.notified_only)
+            .and_then(|previous| {
+                previous
+                    .images
+                    .iter()
+                    .find(|found| {
+                        found.repo_url == subscription.repo_url
+                            && found.subscription_name == request.subscription.name
+                    })
+                    .cloned()
+            });
         Box::pin(discover_images(
             subscription,
             request.subscription.name,
             request.credentials,
             self.client.clone(),
             request.pushed_tags,
+            previous,
         ))
     }
 }
@@ -177,6 +195,7 @@ async fn discover_images(
     credentials: Arc<CredentialStore>,
     client: gantry_registry::RegistryClient,
     pushed_tags: Arc<[String]>,
+    previous: Option<gantry_api::kargo::ImageDiscoveryResult>,
 ) -> Result<Found, String> {
     if !pushed_tags.is_empty()
         && let Ok(selection) =
@@ -196,10 +215,27 @@ async fn discover_images(
             }
         }
     }
-    gantry_registry::discover_images(&subscription, name.as_deref(), &credentials, &client)
-        .await
-        .map(Found::Image)
-        .map_err(|error| chain(&error))
+    let found = match &previous {
+        Some(previous) => {
+            let notified = gantry_registry::Notified {
+                pushed_tags: &pushed_tags,
+                previous,
+            };
+            gantry_registry::discover_images_notified(
+                &subscription,
+                name.as_deref(),
+                &credentials,
+                &client,
+                notified,
+            )
+            .await
+        }
+        None => {
+            gantry_registry::discover_images(&subscription, name.as_deref(), &credentials, &client)
+                .await
+        }
+    };
+    found.map(Found::Image).map_err(|error| chain(&error))
 }
 
 /// Chart subscriptions: [`gantry_registry::discover_charts`].

@@ -87,6 +87,12 @@ pub(crate) struct Context {
     pub(crate) discoverers: Discoverers,
     /// Permits to discover, [`crate::ServerOptions::discovery_concurrency`] of them.
     pub(crate) discoveries: tokio::sync::Semaphore,
+    /// The repositories (URLs without credentials) the last finished Promotion of each Stage
+    /// checked out, by (project, stage): fetched ahead when a Warehouse feeding the Stage is
+    /// told of a new artifact (see [`Context::prefetch_for`]).
+    pub(crate) stage_repos: Mutex<HashMap<(String, String), Vec<String>>>,
+    /// Mirrors being fetched ahead, by URL: one fetch at a time each.
+    pub(crate) prefetching: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Context {
@@ -108,6 +114,72 @@ impl Context {
     /// Whether the server is shutting down.
     pub(crate) fn stopping(&self) -> bool {
         *self.stopped.borrow()
+    }
+
+    /// Fetches ahead, in the background, the repositories that the Stages taking Freight
+    /// straight from Warehouse `warehouse` checked out in their last Promotion: a refresh that a
+    /// webhook or a user asked for often makes Freight that one of them promotes at once, and
+    /// its `git-clone` then reuses this fetch (`GitOptions::fetch_reuse`) instead of waiting
+    /// for one of its own. Only mirrors that exist are fetched; failures are logged at debug
+    /// level (the checkout fetches again and reports them).
+    pub(crate) fn prefetch_for(self: &Arc<Self>, project: &str, warehouse: &str) {
+        let config = self.config();
+        let Some(index) = config.project(project) else {
+            return;
+        };
+        let mut urls: Vec<String> = {
+            let known = lock(&self.stage_repos);
+            config
+                .stages(project)
+                .filter(|(_, stage)| {
+                    stage.spec.requested_freight.iter().any(|request| {
+                        request.sources.direct
+                            && request.origin.kind == "Warehouse"
+                            && request.origin.name == warehouse
+                    })
+                })
+                .filter_map(|(name, _)| known.get(&(project.to_owned(), name.to_owned())))
+                .flatten()
+                .cloned()
+                .collect()
+        };
+        urls.sort();
+        urls.dedup();
+        for url in urls {
+            if !lock(&self.prefetching).insert(url.clone()) {
+                continue;
+            }
+            let credentials = index
+                .credentials
+                .lookup(gantry_core::credentials::CredentialType::Git, &url)
+                .map(|c| gantry_git::Credentials::new(c.username.clone(), c.password.expose()));
+            let context = Arc::clone(self);
+            tokio::task::spawn_blocking(move || {
+                let started = std::time::Instant::now();
+                match context.git.refresh_mirror(&url, credentials.as_ref()) {
+                    Ok(fetched) => tracing::debug!(
+                        repo = %url,
+                        fetched,
+                        elapsed_ms = started.elapsed().as_millis(),
+                        "fetched ahead"
+                    ),
+                    Err(error) => tracing::debug!(
+                        repo = %url,
+                        error = &error as &dyn std::error::Error,
+                        "fetching ahead failed"
+                    ),
+                }
+                lock(&context.prefetching).remove(&url);
+            });
+        }
+    }
+
+    /// Remembers the repositories a finished Promotion of `stage` checked out.
+    pub(crate) fn remember_repos(&self, project: &str, stage: &str, urls: Vec<String>) {
+        if urls.is_empty() {
+            return;
+        }
+        lock(&self.stage_repos).insert((project.to_owned(), stage.to_owned()), urls);
     }
 
     /// Tells the controller something happened.
@@ -191,6 +263,8 @@ impl Controller {
             aborts: Mutex::new(HashMap::new()),
             discoverers,
             discoveries,
+            stage_repos: Mutex::new(HashMap::new()),
+            prefetching: Mutex::new(std::collections::HashSet::new()),
         });
         Self {
             context,
@@ -458,4 +532,9 @@ async fn sleep_until(deadline: Option<Instant>) {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
+}
+
+/// A mutex's guard; a panic elsewhere while it was held leaves plain data, still usable.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -846,7 +846,7 @@ fn finished(
     );
     context.emit(ChangeKind::Stage, &record.project, &record.stage, None);
     context.emit(ChangeKind::Freight, &record.project, &record.freight, None);
-    cleanup(context, &record.name);
+    cleanup(context, record);
     Ok(Some(phase))
 }
 
@@ -902,7 +902,8 @@ async fn end_removed(context: &Arc<Context>, project: &str, stage: &str) {
 }
 
 /// Removes a finished Promotion's work dir and the git worktrees in it.
-fn cleanup(context: &Context, name: &str) {
+fn cleanup(context: &Context, record: &PromotionRecord) {
+    let name = record.name.as_str();
     let dir = work_dir(context, name);
     if !dir.exists() {
         return;
@@ -918,6 +919,14 @@ fn cleanup(context: &Context, name: &str) {
         dry_run: false,
         skip: Vec::new(),
     };
+    let mut urls: Vec<String> = services
+        .checkouts()
+        .iter()
+        .map(|worktree| worktree.url().to_owned())
+        .collect();
+    urls.sort();
+    urls.dedup();
+    context.remember_repos(&record.project, &record.stage, urls);
     if let Err(error) = services.cleanup() {
         tracing::warn!(
             promotion = name,

@@ -43,11 +43,15 @@ pub(crate) async fn run(
     let mut previous: Option<Arc<DiscoveredArtifacts>> = None;
     let mut replies: Vec<Reply> = Vec::new();
     let mut pushed_tags: Vec<String> = Vec::new();
+    // Whether the next discovery must ask for every tag: the first one, one on the interval,
+    // one a plain refresh asked for, one after a failure (whose notified tags were not seen).
+    let mut full = true;
     tracing::info!(project, warehouse = name, ?interval, "watching warehouse");
     loop {
         if context.stopping() {
             return;
         }
+        let notified_only = !full && !pushed_tags.is_empty();
         let (outcome, artifacts) = discover(
             &context,
             &project,
@@ -55,8 +59,10 @@ pub(crate) async fn run(
             &spec,
             previous.clone(),
             std::mem::take(&mut pushed_tags).into(),
+            notified_only,
         )
         .await;
+        full = artifacts.is_none();
         if artifacts.is_some() {
             previous = artifacts;
         }
@@ -74,11 +80,12 @@ pub(crate) async fn run(
         let wait = tokio::time::sleep(interval);
         tokio::select! {
             _ = stopped.changed() => return,
-            () = wait => {}
+            () = wait => full = true,
             request = requests.recv() => match request {
                 Some(request) => {
                     let mut take = |request: RefreshRequest| {
                         replies.extend(request.reply);
+                        full |= request.pushed_tags.is_empty();
                         for tag in request.pushed_tags {
                             if !pushed_tags.contains(&tag) {
                                 pushed_tags.push(tag);
@@ -106,6 +113,7 @@ async fn discover(
     spec: &Warehouse,
     previous: Option<Arc<DiscoveredArtifacts>>,
     pushed_tags: Arc<[String]>,
+    notified_only: bool,
 ) -> (
     Result<RefreshOutcome, StoreError>,
     Option<Arc<DiscoveredArtifacts>>,
@@ -133,6 +141,7 @@ async fn discover(
             credentials: Arc::clone(&credentials),
             previous: previous.clone(),
             pushed_tags: Arc::clone(&pushed_tags),
+            notified_only,
         };
         match discoverer.discover(request).await {
             Ok(Found::Git(result)) => artifacts.git.push(result),

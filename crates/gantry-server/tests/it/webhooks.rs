@@ -372,6 +372,121 @@ async fn a_registry_notification_that_comes_before_its_tag_is_linked_still_makes
     block_in_place(move || drop(registry));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notified_discovery_reuses_unnamed_tags_and_a_plain_refresh_reads_every_tag() {
+    // A registry that notifies nobody: the test posts the notifications, so it can leave one
+    // out (a lost delivery).
+    let fixture = Fixture::new();
+    let registry = block_in_place(|| Registry::start_anonymous().unwrap());
+    let old = block_in_place(|| {
+        registry
+            .push_image("frontend", "1.0.0", &ImageSpec::new())
+            .unwrap();
+        registry
+            .push_image("frontend", "0.9.0", &ImageSpec::new().label("v", "0.9.0"))
+            .unwrap()
+            .digest
+    });
+    let repo = format!("127.0.0.1:{}/frontend", registry.port());
+    let app = fixture.server.url("app");
+    let pipeline = fixture
+        .pipeline()
+        .replace(
+            &format!("    - git:\n        repoURL: {app}\n        branch: main"),
+            &format!("    - image:\n        repoURL: {repo}"),
+        )
+        .replace("commitFrom(vars.appRepo).ID", &format!("imageFrom(\"{repo}\").Tag"))
+        .replace(&format!("commitFrom(\"{app}\").ID"), &format!("imageFrom(\"{repo}\").Tag"))
+        .replace(
+            "      autoPromotionEnabled: true\n",
+            "      autoPromotionEnabled: true\n  webhookReceivers:\n    - name: registry\n      distribution:\n        secretRef:\n          name: registry-hook\n",
+        )
+        + "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: registry-hook\n  namespace: shop\nstringData:\n  secret: reg-s3cr3t\n";
+    fixture.write_config(&pipeline);
+    let server = fixture.start().await;
+    let handle = server.handle();
+    let api = serve(handle.clone(), false).await;
+    let digests = async || {
+        let warehouse = api.get("/api/v1/projects/shop/warehouses/app").await;
+        warehouse["status"]["discoveredArtifacts"]["images"][0]["references"]
+            .as_array()
+            .map(|references| {
+                references
+                    .iter()
+                    .map(|r| {
+                        (
+                            r["tag"].as_str().unwrap_or_default().to_owned(),
+                            r["digest"].as_str().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    let mut seen = Vec::new();
+    for _ in 0..200 {
+        seen = digests().await;
+        if seen.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(seen[1], ("0.9.0".to_owned(), old.clone()), "{seen:?}");
+
+    // 0.9.0 moves without a notification (lost); 1.1.0 is pushed and notified.
+    let (moved, newest) = block_in_place(|| {
+        let moved = registry
+            .push_image("frontend", "0.9.0", &ImageSpec::new().label("v", "0.9.0-b"))
+            .unwrap()
+            .digest;
+        let newest = registry
+            .push_image("frontend", "1.1.0", &ImageSpec::new().label("v", "1.1.0"))
+            .unwrap()
+            .digest;
+        (moved, newest)
+    });
+    assert_ne!(moved, old);
+    let path = receiver_path("distribution", "shop", "registry", &["reg-s3cr3t"]);
+    let event = json!({"events": [{
+        "action": "push",
+        "target": {
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "repository": "frontend",
+            "tag": "1.1.0",
+            "digest": newest,
+            "url": format!("http://{repo}/manifests/{newest}"),
+        },
+        "request": {"host": format!("127.0.0.1:{}", registry.port()), "method": "PUT"},
+    }]});
+    let (status, answer) = api.post_as(&path, &event, crate::api::Auth::None).await;
+    assert_eq!(status, 200, "{answer}");
+    for _ in 0..200 {
+        seen = digests().await;
+        if seen.len() == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(seen[0], ("1.1.0".to_owned(), newest), "{seen:?}");
+    assert_eq!(
+        seen[2],
+        ("0.9.0".to_owned(), old),
+        "the notified discovery took the unnamed tag from the previous one"
+    );
+
+    // A plain refresh reads every tag again.
+    let (status, body) = api
+        .post(
+            "/api/v1/projects/shop/warehouses/app/refresh?wait=true",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(digests().await[2], ("0.9.0".to_owned(), moved));
+    server.shutdown().await;
+    block_in_place(move || drop(registry));
+}
+
 /// Reads a JSON body.
 trait JsonValue {
     async fn json_value(self) -> Value;
