@@ -103,12 +103,15 @@ pub struct ProjectConfigSpec {
 #[serde(rename_all = "camelCase", default)]
 pub struct PromotionPolicy {
     /// Exact Stage name (deprecated upstream in favour of `stageSelector`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stage: Option<String>,
     /// Which Stages the policy applies to.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stage_selector: Option<PromotionPolicySelector>,
     /// Whether newest available Freight is promoted automatically.
     pub auto_promotion_enabled: bool,
     /// Automatic rollback (an Enterprise feature upstream; read, not enforced).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auto_rollback: Option<serde_json::Value>,
 }
 
@@ -118,10 +121,13 @@ pub struct PromotionPolicy {
 #[serde(rename_all = "camelCase", default)]
 pub struct PromotionPolicySelector {
     /// Exact name, `regex:<re>`, `regexp:<re>` or `glob:<pattern>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Exact label matches.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub match_labels: BTreeMap<String, String>,
     /// Set-based requirements.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub match_expressions: Vec<crate::meta::LabelSelectorRequirement>,
 }
 
@@ -1322,6 +1328,28 @@ impl StageStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn promotion_policies_write_only_the_fields_they_have() {
+        let policy: PromotionPolicy = serde_json::from_value(serde_json::json!({
+            "stageSelector": {"name": "glob:dev-*"},
+            "autoPromotionEnabled": true,
+        }))
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(&policy).unwrap(),
+            serde_json::json!({
+                "stageSelector": {"name": "glob:dev-*"},
+                "autoPromotionEnabled": true,
+            })
+        );
+        let legacy: PromotionPolicy =
+            serde_json::from_value(serde_json::json!({"stage": "prod"})).unwrap();
+        assert_eq!(
+            serde_json::to_value(&legacy).unwrap(),
+            serde_json::json!({"stage": "prod", "autoPromotionEnabled": false})
+        );
+    }
 
     #[test]
     fn stage_and_freight_statuses_read_kargo_exports_and_write_camel_case() {
