@@ -114,9 +114,8 @@ struct Inner {
     opened: std::sync::Mutex<std::collections::HashMap<PathBuf, crate::worktree::Opened>>,
     /// When each mirror last had `gc --auto`, by mirror dir name.
     last_gc: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
-    /// When the last successful fetch (or clone) of each mirror started, by mirror dir name;
-    /// removed by a push through one of its worktrees.
-    fetched: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+    /// Which recent fetches (or clones) of each mirror still tell the remote's state.
+    fetches: crate::fetches::Fetches,
 }
 
 /// How often a mirror is offered `gc --auto` after fetches: it only counts loose objects most
@@ -229,7 +228,7 @@ impl Git {
                 runner,
                 opened: std::sync::Mutex::default(),
                 last_gc: std::sync::Mutex::default(),
-                fetched: std::sync::Mutex::default(),
+                fetches: crate::fetches::Fetches::default(),
             }),
         })
     }
@@ -295,11 +294,17 @@ impl Git {
     /// until they are pushed). Clones and fetches of one mirror are serialised across threads
     /// and processes; a failed clone leaves nothing behind.
     /// Caveat: the mirror's `HEAD` (the default branch) is set at clone time only.
+    /// [`Git::mirror_with`] can accept a recent fetch instead of fetching again.
     pub fn mirror(&self, url: &str, credentials: Option<&Credentials>) -> Result<Mirror> {
         self.mirror_with(url, credentials, MirrorOptions::default())
     }
 
-    /// [`Git::mirror`] with options for the first clone.
+    /// [`Git::mirror`] with options for the first clone and for fetch reuse.
+    ///
+    /// With [`MirrorOptions::reuse_recent_fetch`], an existing mirror is returned without a
+    /// fetch when its last fetch started at most [`GitOptions::fetch_reuse`] ago, used the same
+    /// credentials, and no push through gantry began or ended during or since it. The branches
+    /// are then as the remote had them when that fetch started.
     pub fn mirror_with(
         &self,
         url: &str,
@@ -310,9 +315,15 @@ impl Git {
         let name = mirror_dir_name(&remote.key);
         let path = self.root().join("mirrors").join(&name);
         let _lock = self.mirror_lock(&name)?;
-        let started = std::time::Instant::now();
+        let fetches = &self.inner.fetches;
+        let ticket = fetches.begin(&name, remote.credentials.as_ref());
         if path.join("HEAD").is_file() {
-            if options.reuse_recent_fetch && self.fetched_within(&name, self.options().fetch_reuse)
+            if options.reuse_recent_fetch
+                && fetches.reusable(
+                    &name,
+                    remote.credentials.as_ref(),
+                    self.options().fetch_reuse,
+                )
             {
                 return Ok(Mirror::new(self.clone(), path, remote));
             }
@@ -333,7 +344,7 @@ impl Git {
         } else {
             self.clone_mirror(&remote, &path, options)?;
         }
-        self.fetched_map().insert(name, started);
+        fetches.finish(&name, ticket);
         Ok(Mirror::new(self.clone(), path, remote))
     }
 
@@ -352,28 +363,9 @@ impl Git {
         self.mirror(url, credentials).map(|_| true)
     }
 
-    fn fetched_map(
-        &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, std::time::Instant>> {
-        self.inner
-            .fetched
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Whether a fetch of mirror `name` that started at most `within` ago succeeded (and no
-    /// push voided it since).
-    fn fetched_within(&self, name: &str, within: Duration) -> bool {
-        !within.is_zero()
-            && self
-                .fetched_map()
-                .get(name)
-                .is_some_and(|started| started.elapsed() <= within)
-    }
-
-    /// Voids the last fetch of mirror `name`: the remote changed (a push went through it).
-    pub(crate) fn forget_fetch(&self, name: &str) {
-        self.fetched_map().remove(name);
+    /// A push through mirror `name`'s remote begins: no fetch overlapping it can be reused.
+    pub(crate) fn begin_push(&self, name: &str) -> crate::fetches::PushTicket<'_> {
+        self.inner.fetches.begin_push(name)
     }
 
     fn clone_mirror(&self, remote: &Remote, path: &Path, options: MirrorOptions) -> Result<()> {

@@ -36,6 +36,7 @@
 mod command;
 mod discover;
 mod error;
+mod fetches;
 mod git;
 mod history;
 mod lock;

@@ -329,7 +329,8 @@ impl Mirror {
     /// Creates `branch` on the remote as an orphan with one empty "Initial commit", pushes it and
     /// records it in the mirror. If someone else created the branch meanwhile, theirs is used.
     fn create_orphan(&self, branch: &str, remote: &Remote) -> Result<String> {
-        self.git.forget_fetch(&self.name());
+        let name = self.name();
+        let _push = self.git.begin_push(&name);
         let runner = self.git.runner();
         let tree = runner
             .git(&self.path, "mktree")

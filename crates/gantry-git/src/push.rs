@@ -110,8 +110,9 @@ impl Worktree {
             .credentials
             .as_ref()
             .or(self.remote.credentials.as_ref());
-        // Whatever happens next, the mirror's last fetch no longer tells the remote's state.
-        self.git.forget_fetch(&mirror_name(&self.mirror));
+        // Until this push ends, whatever its outcome, no fetch of the mirror tells the remote's
+        // state.
+        let _push = self.git.begin_push(&mirror_name(&self.mirror));
         if let Some(tag) = &options.tag {
             return self.push_tag(tag, options.force, credentials);
         }

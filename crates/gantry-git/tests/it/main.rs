@@ -970,6 +970,24 @@ fn a_checkout_accepting_a_recent_fetch_reuses_it_until_a_push_voids_it() {
         Some(head(&upstream))
     );
     assert_ne!(v2, head(&upstream));
+
+    // A fetch is reused only by a caller with the same credentials.
+    let alice = Credentials::new("alice", "token-a");
+    let bob = Credentials::new("bob", "token-b");
+    git.mirror(&url, Some(&alice)).unwrap();
+    let fetched_by_alice = head(&upstream);
+    write_files(&upstream, &[("a.yaml", "a: 5\n")]).unwrap();
+    commit_all(&upstream, "outside for bob").unwrap();
+    let for_alice = git.mirror_with(&url, Some(&alice), reuse).unwrap();
+    assert_eq!(
+        for_alice.resolve("refs/heads/main").unwrap(),
+        Some(fetched_by_alice)
+    );
+    let for_bob = git.mirror_with(&url, Some(&bob), reuse).unwrap();
+    assert_eq!(
+        for_bob.resolve("refs/heads/main").unwrap(),
+        Some(head(&upstream))
+    );
 }
 
 fn git_head(repo: &Path) -> String {
