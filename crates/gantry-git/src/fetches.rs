@@ -8,7 +8,7 @@
 //! current and no push is running when it ends.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -61,11 +61,9 @@ impl Fetches {
     }
 
     fn fingerprint(&self, credentials: Option<&Credentials>) -> u64 {
-        let mut hasher = self.hasher.build_hasher();
-        credentials
-            .map(|credentials| (&credentials.username, credentials.password.expose()))
-            .hash(&mut hasher);
-        hasher.finish()
+        self.hasher.hash_one(
+            credentials.map(|credentials| (&credentials.username, credentials.password.expose())),
+        )
     }
 
     /// Whether a fetch of `mirror` with these credentials that started at most `within` ago
@@ -100,7 +98,7 @@ impl Fetches {
     }
 
     /// The fetch of `ticket` succeeded: it counts unless a push overlapped it.
-    pub(crate) fn finish(&self, mirror: &str, ticket: FetchTicket) {
+    pub(crate) fn finish(&self, mirror: &str, ticket: &FetchTicket) {
         let mut mirrors = self.lock();
         let state = mirrors.entry(mirror.to_owned()).or_default();
         if ticket.during_push || state.generation != ticket.generation || state.pushing > 0 {
@@ -148,7 +146,7 @@ mod tests {
         let alice = Credentials::new("alice", "one");
         assert!(!fetches.reusable("m", Some(&alice), WINDOW));
         let ticket = fetches.begin("m", Some(&alice));
-        fetches.finish("m", ticket);
+        fetches.finish("m", &ticket);
         assert!(fetches.reusable("m", Some(&alice), WINDOW));
         assert!(!fetches.reusable("m", Some(&Credentials::new("alice", "two")), WINDOW));
         assert!(!fetches.reusable("m", Some(&Credentials::new("bob", "one")), WINDOW));
@@ -163,24 +161,24 @@ mod tests {
         // Fetch starts, a push begins and ends, the fetch ends: it may predate the push.
         let ticket = fetches.begin("m", None);
         drop(fetches.begin_push("m"));
-        fetches.finish("m", ticket);
+        fetches.finish("m", &ticket);
         assert!(!fetches.reusable("m", None, WINDOW));
 
         // The push is still running when the fetch ends.
         let push = fetches.begin_push("m");
         let ticket = fetches.begin("m", None);
-        fetches.finish("m", ticket);
+        fetches.finish("m", &ticket);
         assert!(!fetches.reusable("m", None, WINDOW));
 
         // The fetch starts while a push runs and ends after the push did.
         let ticket = fetches.begin("m", None);
         drop(push);
-        fetches.finish("m", ticket);
+        fetches.finish("m", &ticket);
         assert!(!fetches.reusable("m", None, WINDOW));
 
         // Started after the push ended: counts, until the next push begins.
         let ticket = fetches.begin("m", None);
-        fetches.finish("m", ticket);
+        fetches.finish("m", &ticket);
         assert!(fetches.reusable("m", None, WINDOW));
         let push = fetches.begin_push("m");
         assert!(!fetches.reusable("m", None, WINDOW));
@@ -193,7 +191,7 @@ mod tests {
         let fetches = Fetches::default();
         let ticket = fetches.begin("a", None);
         let _push = fetches.begin_push("b");
-        fetches.finish("a", ticket);
+        fetches.finish("a", &ticket);
         assert!(fetches.reusable("a", None, WINDOW));
     }
 }

@@ -344,7 +344,7 @@ impl Git {
         } else {
             self.clone_mirror(&remote, &path, options)?;
         }
-        fetches.finish(&name, ticket);
+        fetches.finish(&name, &ticket);
         Ok(Mirror::new(self.clone(), path, remote))
     }
 

@@ -217,16 +217,20 @@ fn remote_for(subscription: &ImageSubscription, credentials: &CredentialStore) -
 }
 
 /// Waits until the registry serves `tag` of the subscription's repository (a manifest `HEAD`
-/// answers), polling with a growing pause, for at most `patience`; says whether it does.
+/// answers, naming `digest` when one is given), polling with a growing pause, for at most
+/// `patience`; says whether it does.
 ///
 /// For registry notifications: `docker-registry` sends the push event of a tagged manifest
 /// before it links the tag, so a discovery started by the notification can miss the tag it
-/// announces. Errors other than "not there" end the wait at once (discovery reports them).
+/// announces, or, for a tag pushed again, see the manifest it named before. Errors other than
+/// "not there" end the wait at once (discovery reports them). A registry that answers without
+/// a `Docker-Content-Digest` header counts as serving the tag.
 pub async fn await_tag(
     subscription: &ImageSubscription,
     credentials: &CredentialStore,
     client: &RegistryClient,
     tag: &str,
+    digest: Option<&str>,
     patience: std::time::Duration,
 ) -> bool {
     let Ok(remote) = remote_for(subscription, credentials) else {
@@ -236,7 +240,15 @@ pub async fn await_tag(
     let mut pause = std::time::Duration::from_millis(5);
     loop {
         match client.head_manifest(&remote, tag).await {
-            Ok(_) => return true,
+            Ok(served) => {
+                let current = match (digest, served.as_deref()) {
+                    (Some(wanted), Some(served)) => wanted == served,
+                    _ => true,
+                };
+                if current {
+                    return true;
+                }
+            }
             Err(error) if error.is_not_found() => {}
             Err(_) => return false,
         }

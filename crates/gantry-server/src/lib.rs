@@ -99,6 +99,18 @@ pub use config::{Config, ConfigError, ProjectIndex};
 pub use lock::LockError;
 pub use server::{DEFAULT_MIN_INTERVAL, Server, ServerOptions, StartError};
 
+/// An image tag a registry notification announced as pushed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushedTag {
+    /// The repository, normalised as [`gantry_core::freight::normalize_image`] does
+    /// (`registry.example/team/app`).
+    pub repository: String,
+    /// The tag.
+    pub tag: String,
+    /// The manifest digest the tag was pushed with, when the notification says.
+    pub digest: Option<String>,
+}
+
 /// A request to the running loops. Each carries what it acts on and, where it has an answer,
 /// a `reply` channel that receives exactly one message (dropped without one only when the
 /// server shuts down first).
@@ -113,10 +125,11 @@ pub enum Command {
         /// Told when the discovery has finished and its Freight (if any) is stored; `None` to
         /// fire and forget.
         reply: Option<oneshot::Sender<Result<RefreshOutcome, ApiError>>>,
-        /// Image tags a registry notification announced: image subscriptions that would take
-        /// one first wait (briefly) until the registry serves it, since `docker-registry`
-        /// notifies before it links the tag. Empty for every other refresh.
-        pushed_tags: Vec<String>,
+        /// Image tags a registry notification announced: image subscriptions of that
+        /// repository that would take one first wait (briefly) until the registry serves it,
+        /// since `docker-registry` notifies before it links the tag, and resolve only those
+        /// tags and unseen ones. Empty for every other refresh.
+        pushed: Vec<PushedTag>,
     },
     /// Queue a Promotion of a Freight into a Stage (Kargo's `kargo promote`).
     Promote {
@@ -419,7 +432,7 @@ impl Handle {
             project: project.to_owned(),
             name: name.to_owned(),
             reply: Some(reply),
-            pushed_tags: Vec::new(),
+            pushed: Vec::new(),
         };
         self.ask(command, answer).await
     }

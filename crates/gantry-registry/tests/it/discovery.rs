@@ -455,7 +455,9 @@ async fn await_tag_polls_until_the_registry_serves_the_tag_and_gives_up_after_it
     }));
     let patience = std::time::Duration::from_secs(5);
     let started = std::time::Instant::now();
-    assert!(gantry_registry::await_tag(&subscription, &none(), &client, "1.2.0", patience).await);
+    assert!(
+        gantry_registry::await_tag(&subscription, &none(), &client, "1.2.0", None, patience).await
+    );
     assert!(started.elapsed() < patience);
     let heads = registry
         .server
@@ -470,6 +472,67 @@ async fn await_tag_polls_until_the_registry_serves_the_tag_and_gives_up_after_it
     // A tag that never comes: false once the patience is spent.
     let patience = std::time::Duration::from_millis(150);
     let started = std::time::Instant::now();
-    assert!(!gantry_registry::await_tag(&subscription, &none(), &client, "9.9.9", patience).await);
+    assert!(
+        !gantry_registry::await_tag(&subscription, &none(), &client, "9.9.9", None, patience).await
+    );
+    assert!(started.elapsed() >= patience);
+}
+
+#[tokio::test]
+async fn await_tag_with_a_digest_waits_until_the_tag_names_that_manifest() {
+    let registry = Registry::start().await;
+    // The tag is pushed again: the registry first still answers with the manifest it named
+    // before.
+    let old = format!("sha256:{}", "0".repeat(64));
+    Mock::given(method("HEAD"))
+        .and(path("/v2/team/app/manifests/1.2.0"))
+        .respond_with(
+            ResponseTemplate::new(200).insert_header("Docker-Content-Digest", old.as_str()),
+        )
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&registry.server)
+        .await;
+    let new = registry
+        .image(
+            "team/app",
+            &["1.2.0"],
+            &Image::created("2024-01-01T00:00:00Z"),
+        )
+        .await;
+    let client = client();
+    let subscription = image_subscription(json!({
+        "repoURL": format!("{}/team/app", registry.host()),
+    }));
+    let patience = std::time::Duration::from_secs(5);
+    let wait = |digest: String, patience| {
+        let (subscription, client) = (subscription.clone(), client.clone());
+        async move {
+            gantry_registry::await_tag(
+                &subscription,
+                &none(),
+                &client,
+                "1.2.0",
+                Some(&digest),
+                patience,
+            )
+            .await
+        }
+    };
+    assert!(wait(new.clone(), patience).await);
+    let heads = registry
+        .server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "HEAD")
+        .count();
+    assert_eq!(heads, 3);
+
+    // A digest the tag never names: false once the patience is spent.
+    let patience = std::time::Duration::from_millis(150);
+    let started = std::time::Instant::now();
+    assert!(!wait(old, patience).await);
     assert!(started.elapsed() >= patience);
 }

@@ -132,7 +132,7 @@ pub(crate) async fn refresh(
             project,
             name: name.clone(),
             reply: None,
-            pushed_tags: Vec::new(),
+            pushed: Vec::new(),
         })
         .await?;
     Ok((

@@ -26,15 +26,13 @@ impl Controller {
                 project,
                 name,
                 reply,
-                pushed_tags,
+                pushed,
             } => {
                 let key = (project.clone(), name.clone());
                 match self.warehouses.get(&key) {
                     Some(task) => {
                         self.context.prefetch_for(&project, &name);
-                        let _ = task
-                            .refresh
-                            .send(super::RefreshRequest { reply, pushed_tags });
+                        let _ = task.refresh.send(super::RefreshRequest { reply, pushed });
                     }
                     None => {
                         if let Some(reply) = reply {

@@ -42,10 +42,11 @@ pub(crate) struct Request {
     /// What the Warehouse's previous discovery in this process found (for short-circuits).
     pub(crate) previous: Option<Arc<DiscoveredArtifacts>>,
     /// Image tags a registry notification just announced (see [`crate::Command`]).
-    pub(crate) pushed_tags: Arc<[String]>,
+    pub(crate) pushed: Arc<[crate::PushedTag]>,
     /// Whether registry notifications alone asked for this discovery, so that image tags of
     /// `previous` they did not name need not be asked for again
-    /// ([`gantry_registry::discover_images_notified`]).
+    /// ([`gantry_registry::discover_images_notified`]); only for a subscription whose
+    /// repository they named, the others are discovered in full.
     pub(crate) notified_only: bool,
 }
 
@@ -164,9 +165,17 @@ impl Discover for ImageDiscoverer {
         let Some(subscription) = request.subscription.image.clone() else {
             return Box::pin(async { Err("not an image subscription".to_owned()) });
         };
+        // Only the tags the notification named in this subscription's repository.
+        let repository = gantry_core::freight::normalize_image(&subscription.repo_url);
+        let pushed: Vec<(String, Option<String>)> = request
+            .pushed
+            .iter()
+            .filter(|pushed| pushed.repository == repository)
+            .map(|pushed| (pushed.tag.clone(), pushed.digest.clone()))
+            .collect();
         let previous = request
             .previous
-            .filter(|_| request.notified_only)
+            .filter(|_| request.notified_only && !pushed.is_empty())
             .and_then(|previous| {
                 previous
                     .images
@@ -182,31 +191,33 @@ impl Discover for ImageDiscoverer {
             request.subscription.name,
             request.credentials,
             self.client.clone(),
-            request.pushed_tags,
+            pushed,
             previous,
         ))
     }
 }
 
-/// Owns its inputs, so that the future is `Send` without borrowing across the box.
+/// Owns its inputs, so that the future is `Send` without borrowing across the box. `pushed`
+/// holds the tags (and digests) a notification named in this subscription's repository.
 async fn discover_images(
     subscription: gantry_api::kargo::ImageSubscription,
     name: Option<String>,
     credentials: Arc<CredentialStore>,
     client: gantry_registry::RegistryClient,
-    pushed_tags: Arc<[String]>,
+    pushed: Vec<(String, Option<String>)>,
     previous: Option<gantry_api::kargo::ImageDiscoveryResult>,
 ) -> Result<Found, String> {
-    if !pushed_tags.is_empty()
+    if !pushed.is_empty()
         && let Ok(selection) =
             gantry_core::selection::ImageSelection::for_subscription(&subscription)
     {
-        for tag in pushed_tags.iter().filter(|tag| selection.matches_tag(tag)) {
+        for (tag, digest) in pushed.iter().filter(|(tag, _)| selection.matches_tag(tag)) {
             let served = gantry_registry::await_tag(
                 &subscription,
                 &credentials,
                 &client,
                 tag,
+                digest.as_deref(),
                 PUSHED_TAG_PATIENCE,
             )
             .await;
@@ -217,8 +228,9 @@ async fn discover_images(
     }
     let found = match &previous {
         Some(previous) => {
+            let tags: Vec<String> = pushed.into_iter().map(|(tag, _)| tag).collect();
             let notified = gantry_registry::Notified {
-                pushed_tags: &pushed_tags,
+                pushed_tags: &tags,
                 previous,
             };
             gantry_registry::discover_images_notified(

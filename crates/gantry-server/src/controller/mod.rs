@@ -95,6 +95,18 @@ pub(crate) struct Context {
     pub(crate) prefetching: Mutex<std::collections::HashSet<String>>,
 }
 
+/// A fetch ahead of `url` in progress; dropping it (even in a panic) lets the next one start.
+struct Prefetching {
+    context: Arc<Context>,
+    url: String,
+}
+
+impl Drop for Prefetching {
+    fn drop(&mut self) {
+        lock(&self.context.prefetching).remove(&self.url);
+    }
+}
+
 impl Context {
     /// The config in force.
     pub(crate) fn config(&self) -> Arc<Config> {
@@ -153,10 +165,14 @@ impl Context {
                 .credentials
                 .lookup(gantry_core::credentials::CredentialType::Git, &url)
                 .map(|c| gantry_git::Credentials::new(c.username.clone(), c.password.expose()));
-            let context = Arc::clone(self);
+            let done = Prefetching {
+                context: Arc::clone(self),
+                url,
+            };
             tokio::task::spawn_blocking(move || {
+                let (context, url) = (&done.context, &done.url);
                 let started = std::time::Instant::now();
-                match context.git.refresh_mirror(&url, credentials.as_ref()) {
+                match context.git.refresh_mirror(url, credentials.as_ref()) {
                     Ok(fetched) => tracing::debug!(
                         repo = %url,
                         fetched,
@@ -169,7 +185,6 @@ impl Context {
                         "fetching ahead failed"
                     ),
                 }
-                lock(&context.prefetching).remove(&url);
             });
         }
     }
@@ -206,7 +221,7 @@ pub(crate) struct RefreshRequest {
     /// Who waits for the outcome, if anyone.
     pub(crate) reply: Option<oneshot::Sender<Result<RefreshOutcome, ApiError>>>,
     /// Image tags just announced by a registry notification.
-    pub(crate) pushed_tags: Vec<String>,
+    pub(crate) pushed: Vec<crate::PushedTag>,
 }
 
 struct WarehouseTask {
@@ -435,6 +450,11 @@ impl Controller {
         self.dirty.extend(config.projects.keys().cloned());
         self.deadlines
             .retain(|project, _| config.projects.contains_key(project));
+        lock(&self.context.stage_repos).retain(|(project, stage), _| {
+            config
+                .stages(project)
+                .any(|(name, _)| name == stage.as_str())
+        });
     }
 
     /// Wakes a Stage's worker (new Promotion, verification recorded, abort).

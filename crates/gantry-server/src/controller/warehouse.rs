@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 
 use super::discovery::{Found, Request};
 use super::{Context, Internal, RefreshRequest};
-use crate::{ApiError, ChangeKind, RefreshOutcome};
+use crate::{ApiError, ChangeKind, PushedTag, RefreshOutcome};
 
 /// Someone waiting for a refresh.
 type Reply = tokio::sync::oneshot::Sender<Result<RefreshOutcome, ApiError>>;
@@ -42,26 +42,34 @@ pub(crate) async fn run(
     let mut stopped = context.stopped.clone();
     let mut previous: Option<Arc<DiscoveredArtifacts>> = None;
     let mut replies: Vec<Reply> = Vec::new();
-    let mut pushed_tags: Vec<String> = Vec::new();
+    let mut pushed: Vec<PushedTag> = Vec::new();
     // Whether the next discovery must ask for every tag: the first one, one on the interval,
     // one a plain refresh asked for, one after a failure (whose notified tags were not seen).
     let mut full = true;
+    // When the last discovery that asked for every tag started: the interval counts from it,
+    // so notifications arriving more often than the interval do not put the full one off.
+    let mut last_full = tokio::time::Instant::now();
     tracing::info!(project, warehouse = name, ?interval, "watching warehouse");
     loop {
         if context.stopping() {
             return;
         }
-        let notified_only = !full && !pushed_tags.is_empty();
+        full |= last_full.elapsed() >= interval;
+        let notified_only = !full && !pushed.is_empty();
+        let started = tokio::time::Instant::now();
         let (outcome, artifacts) = discover(
             &context,
             &project,
             &name,
             &spec,
             previous.clone(),
-            std::mem::take(&mut pushed_tags).into(),
+            std::mem::take(&mut pushed).into(),
             notified_only,
         )
         .await;
+        if !notified_only {
+            last_full = started;
+        }
         full = artifacts.is_none();
         if artifacts.is_some() {
             previous = artifacts;
@@ -77,7 +85,7 @@ pub(crate) async fn run(
         for waiting in replies.drain(..) {
             let _ = waiting.send(reply.clone());
         }
-        let wait = tokio::time::sleep(interval);
+        let wait = tokio::time::sleep_until(last_full + interval);
         tokio::select! {
             _ = stopped.changed() => return,
             () = wait => full = true,
@@ -85,11 +93,13 @@ pub(crate) async fn run(
                 Some(request) => {
                     let mut take = |request: RefreshRequest| {
                         replies.extend(request.reply);
-                        full |= request.pushed_tags.is_empty();
-                        for tag in request.pushed_tags {
-                            if !pushed_tags.contains(&tag) {
-                                pushed_tags.push(tag);
-                            }
+                        full |= request.pushed.is_empty();
+                        for tag in request.pushed {
+                            // A tag pushed twice counts with the digest it was pushed with last.
+                            pushed.retain(|known| {
+                                known.repository != tag.repository || known.tag != tag.tag
+                            });
+                            pushed.push(tag);
                         }
                     };
                     take(request);
@@ -112,7 +122,7 @@ async fn discover(
     name: &str,
     spec: &Warehouse,
     previous: Option<Arc<DiscoveredArtifacts>>,
-    pushed_tags: Arc<[String]>,
+    pushed: Arc<[PushedTag]>,
     notified_only: bool,
 ) -> (
     Result<RefreshOutcome, StoreError>,
@@ -140,7 +150,7 @@ async fn discover(
             subscription: subscription.clone(),
             credentials: Arc::clone(&credentials),
             previous: previous.clone(),
-            pushed_tags: Arc::clone(&pushed_tags),
+            pushed: Arc::clone(&pushed),
             notified_only,
         };
         match discoverer.discover(request).await {

@@ -388,41 +388,11 @@ async fn a_notified_discovery_reuses_unnamed_tags_and_a_plain_refresh_reads_ever
             .digest
     });
     let repo = format!("127.0.0.1:{}/frontend", registry.port());
-    let app = fixture.server.url("app");
-    let pipeline = fixture
-        .pipeline()
-        .replace(
-            &format!("    - git:\n        repoURL: {app}\n        branch: main"),
-            &format!("    - image:\n        repoURL: {repo}"),
-        )
-        .replace("commitFrom(vars.appRepo).ID", &format!("imageFrom(\"{repo}\").Tag"))
-        .replace(&format!("commitFrom(\"{app}\").ID"), &format!("imageFrom(\"{repo}\").Tag"))
-        .replace(
-            "      autoPromotionEnabled: true\n",
-            "      autoPromotionEnabled: true\n  webhookReceivers:\n    - name: registry\n      distribution:\n        secretRef:\n          name: registry-hook\n",
-        )
-        + "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: registry-hook\n  namespace: shop\nstringData:\n  secret: reg-s3cr3t\n";
-    fixture.write_config(&pipeline);
+    fixture.write_config(&image_pipeline(&fixture, &[&repo]));
     let server = fixture.start().await;
     let handle = server.handle();
     let api = serve(handle.clone(), false).await;
-    let digests = async || {
-        let warehouse = api.get("/api/v1/projects/shop/warehouses/app").await;
-        warehouse["status"]["discoveredArtifacts"]["images"][0]["references"]
-            .as_array()
-            .map(|references| {
-                references
-                    .iter()
-                    .map(|r| {
-                        (
-                            r["tag"].as_str().unwrap_or_default().to_owned(),
-                            r["digest"].as_str().unwrap_or_default().to_owned(),
-                        )
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default()
-    };
+    let digests = async || image_references(&api, 0).await;
     let mut seen = Vec::new();
     for _ in 0..200 {
         seen = digests().await;
@@ -446,20 +416,7 @@ async fn a_notified_discovery_reuses_unnamed_tags_and_a_plain_refresh_reads_ever
         (moved, newest)
     });
     assert_ne!(moved, old);
-    let path = receiver_path("distribution", "shop", "registry", &["reg-s3cr3t"]);
-    let event = json!({"events": [{
-        "action": "push",
-        "target": {
-            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-            "repository": "frontend",
-            "tag": "1.1.0",
-            "digest": newest,
-            "url": format!("http://{repo}/manifests/{newest}"),
-        },
-        "request": {"host": format!("127.0.0.1:{}", registry.port()), "method": "PUT"},
-    }]});
-    let (status, answer) = api.post_as(&path, &event, crate::api::Auth::None).await;
-    assert_eq!(status, 200, "{answer}");
+    notify_push(&api, registry.port(), "frontend", "1.1.0", &newest).await;
     for _ in 0..200 {
         seen = digests().await;
         if seen.len() == 3 {
@@ -483,6 +440,194 @@ async fn a_notified_discovery_reuses_unnamed_tags_and_a_plain_refresh_reads_ever
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(digests().await[2], ("0.9.0".to_owned(), moved));
+    server.shutdown().await;
+    block_in_place(move || drop(registry));
+}
+
+/// The fixture's pipeline with one image subscription per repository instead of the git one
+/// (the first repository's tag is what gets promoted), and a distribution receiver.
+fn image_pipeline(fixture: &Fixture, repos: &[&str]) -> String {
+    let app = fixture.server.url("app");
+    let first = repos[0];
+    let mut subscriptions = String::new();
+    for repo in repos {
+        subscriptions.push_str("    - image:\n        repoURL: ");
+        subscriptions.push_str(repo);
+        subscriptions.push('\n');
+    }
+    fixture
+        .pipeline()
+        .replace(
+            &format!("    - git:\n        repoURL: {app}\n        branch: main\n"),
+            &subscriptions,
+        )
+        .replace("commitFrom(vars.appRepo).ID", &format!("imageFrom(\"{first}\").Tag"))
+        .replace(&format!("commitFrom(\"{app}\").ID"), &format!("imageFrom(\"{first}\").Tag"))
+        .replace(
+            "      autoPromotionEnabled: true\n",
+            "      autoPromotionEnabled: true\n  webhookReceivers:\n    - name: registry\n      distribution:\n        secretRef:\n          name: registry-hook\n",
+        )
+        + "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: registry-hook\n  namespace: shop\nstringData:\n  secret: reg-s3cr3t\n"
+}
+
+/// `(tag, digest)` of the references the Warehouse `app` holds for its `index`th image
+/// subscription.
+async fn image_references(api: &Api, index: usize) -> Vec<(String, String)> {
+    let warehouse = api.get("/api/v1/projects/shop/warehouses/app").await;
+    warehouse["status"]["discoveredArtifacts"]["images"][index]["references"]
+        .as_array()
+        .map(|references| {
+            references
+                .iter()
+                .map(|r| {
+                    (
+                        r["tag"].as_str().unwrap_or_default().to_owned(),
+                        r["digest"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Posts the notification `docker-registry` sends for a pushed tag to the pipeline's receiver.
+async fn notify_push(api: &Api, port: u16, repository: &str, tag: &str, digest: &str) {
+    let path = receiver_path("distribution", "shop", "registry", &["reg-s3cr3t"]);
+    let event = json!({"events": [{
+        "action": "push",
+        "target": {
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "repository": repository,
+            "tag": tag,
+            "digest": digest,
+            "url": format!("http://127.0.0.1:{port}/v2/{repository}/manifests/{digest}"),
+        },
+        "request": {"host": format!("127.0.0.1:{port}"), "method": "PUT"},
+    }]});
+    let (status, answer) = api.post_as(&path, &event, crate::api::Auth::None).await;
+    assert_eq!(status, 200, "{answer}");
+}
+
+/// Polls `read` every 50 ms (for at most `limit`) until `done` holds; returns the last value.
+async fn poll_until<T, F: AsyncFn() -> T>(
+    limit: std::time::Duration,
+    read: F,
+    done: impl Fn(&T) -> bool,
+) -> T {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let value = read().await;
+        if done(&value) || std::time::Instant::now() >= deadline {
+            return value;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_narrows_only_the_named_repositorys_discovery() {
+    let fixture = Fixture::new();
+    let registry = block_in_place(|| Registry::start_anonymous().unwrap());
+    let backend_before = block_in_place(|| {
+        registry
+            .push_image("frontend", "1.0.0", &ImageSpec::new())
+            .unwrap();
+        registry
+            .push_image("backend", "1.0.0", &ImageSpec::new().label("v", "b1"))
+            .unwrap()
+            .digest
+    });
+    let frontend = format!("127.0.0.1:{}/frontend", registry.port());
+    let backend = format!("127.0.0.1:{}/backend", registry.port());
+    fixture.write_config(&image_pipeline(&fixture, &[&frontend, &backend]));
+    let server = fixture.start().await;
+    let api = serve(server.handle(), false).await;
+    let seen = poll_until(
+        std::time::Duration::from_secs(10),
+        async || image_references(&api, 1).await,
+        |seen| !seen.is_empty(),
+    )
+    .await;
+    assert_eq!(seen, [("1.0.0".to_owned(), backend_before.clone())]);
+
+    // backend's tag moves and its notification is lost; frontend's new tag is notified.
+    let (backend_after, newest) = block_in_place(|| {
+        let moved = registry
+            .push_image("backend", "1.0.0", &ImageSpec::new().label("v", "b2"))
+            .unwrap()
+            .digest;
+        let newest = registry
+            .push_image("frontend", "1.1.0", &ImageSpec::new().label("v", "1.1.0"))
+            .unwrap()
+            .digest;
+        (moved, newest)
+    });
+    assert_ne!(backend_after, backend_before);
+    notify_push(&api, registry.port(), "frontend", "1.1.0", &newest).await;
+    let seen = poll_until(
+        std::time::Duration::from_secs(10),
+        async || image_references(&api, 0).await,
+        |seen| seen.len() == 2,
+    )
+    .await;
+    assert_eq!(seen[0], ("1.1.0".to_owned(), newest), "{seen:?}");
+    // The notification named nothing in backend: that subscription was discovered in full.
+    assert_eq!(
+        image_references(&api, 1).await,
+        [("1.0.0".to_owned(), backend_after)]
+    );
+    server.shutdown().await;
+    block_in_place(move || drop(registry));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_more_frequent_than_the_interval_do_not_put_off_the_full_discovery() {
+    let fixture = Fixture::new();
+    let registry = block_in_place(|| Registry::start_anonymous().unwrap());
+    let (first, old) = block_in_place(|| {
+        let first = registry
+            .push_image("frontend", "1.0.0", &ImageSpec::new())
+            .unwrap()
+            .digest;
+        let old = registry
+            .push_image("frontend", "0.9.0", &ImageSpec::new().label("v", "0.9.0"))
+            .unwrap()
+            .digest;
+        (first, old)
+    });
+    let repo = format!("127.0.0.1:{}/frontend", registry.port());
+    fixture.write_config(&image_pipeline(&fixture, &[&repo]));
+    let mut options = fixture.options();
+    options.min_interval = std::time::Duration::from_secs(1);
+    let server = fixture.start_with(options).await;
+    let api = serve(server.handle(), false).await;
+    let seen = poll_until(
+        std::time::Duration::from_secs(10),
+        async || image_references(&api, 0).await,
+        |seen| seen.len() == 2,
+    )
+    .await;
+    assert_eq!(seen[1], ("0.9.0".to_owned(), old.clone()), "{seen:?}");
+
+    // 0.9.0 moves without a notification, while 1.0.0 is notified every 200 ms: each
+    // notification restarts the wait, yet the full discovery comes within the interval.
+    let moved = block_in_place(|| {
+        registry
+            .push_image("frontend", "0.9.0", &ImageSpec::new().label("v", "0.9.0-b"))
+            .unwrap()
+            .digest
+    });
+    let started = std::time::Instant::now();
+    let mut seen = Vec::new();
+    while started.elapsed() < std::time::Duration::from_secs(6) {
+        notify_push(&api, registry.port(), "frontend", "1.0.0", &first).await;
+        seen = image_references(&api, 0).await;
+        if seen.get(1).is_some_and(|(_, digest)| *digest == moved) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(seen[1], ("0.9.0".to_owned(), moved), "{seen:?}");
     server.shutdown().await;
     block_in_place(move || drop(registry));
 }

@@ -84,6 +84,9 @@ pub(crate) fn parse(
         let target = Target {
             urls: vec![normalize_image(&format!("{host}/{repository}"))],
             qualifiers: tag.map(|tag| vec![tag.to_owned()]).unwrap_or_default(),
+            digest: tag
+                .and_then(|_| text(target.get("digest")))
+                .map(str::to_owned),
         };
         if !targets.contains(&target) {
             targets.push(target);
@@ -130,6 +133,7 @@ mod tests {
             [Target {
                 urls: vec!["127.0.0.1:5000/team/frontend".into()],
                 qualifiers: vec!["1.2.0".into()],
+                digest: Some("sha256:bb".into()),
             }]
         );
     }

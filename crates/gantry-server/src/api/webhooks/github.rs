@@ -56,7 +56,11 @@ pub(crate) fn parse(
         .and_then(Value::as_str)
         .map(|reference| vec![reference.to_owned()])
         .unwrap_or_default();
-    Ok(Delivery::Refresh(vec![Target { urls, qualifiers }]))
+    Ok(Delivery::Refresh(vec![Target {
+        urls,
+        qualifiers,
+        digest: None,
+    }]))
 }
 
 /// `sha256=<hex>` of a body, as GitHub signs it (for tests and clients).

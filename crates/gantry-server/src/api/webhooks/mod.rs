@@ -45,7 +45,7 @@ use serde_json::{Value, json};
 use super::ApiState;
 use super::auth::{constant_time_eq, hex};
 use super::error::Problem;
-use crate::{Command, Config};
+use crate::{Command, Config, PushedTag};
 
 /// The largest body a receiver reads (Kargo's limit).
 pub const MAX_BODY: usize = 2 << 20;
@@ -254,6 +254,8 @@ pub(crate) struct Target {
     pub(crate) urls: Vec<String>,
     /// Git refs (`refs/heads/main`, `refs/tags/v1`) or image tags; empty: anything.
     pub(crate) qualifiers: Vec<String>,
+    /// For a pushed image tag: the manifest digest it was pushed with.
+    pub(crate) digest: Option<String>,
 }
 
 /// Whether a git subscription would consider `reference`.
@@ -400,10 +402,18 @@ async fn deliver(
     };
     let names = matching_warehouses(&config, &receiver.project, &targets);
     // Registry notifications name image tags; git pushes name refs, which need no waiting.
-    let pushed_tags: Vec<String> = if receiver.kind == ReceiverKind::Distribution {
+    let pushed: Vec<PushedTag> = if receiver.kind == ReceiverKind::Distribution {
         targets
             .iter()
-            .flat_map(|target| target.qualifiers.iter().cloned())
+            .flat_map(|target| {
+                target.urls.iter().flat_map(move |repository| {
+                    target.qualifiers.iter().map(move |tag| PushedTag {
+                        repository: repository.clone(),
+                        tag: tag.clone(),
+                        digest: target.digest.clone(),
+                    })
+                })
+            })
             .collect()
     } else {
         Vec::new()
@@ -415,7 +425,7 @@ async fn deliver(
                 project: receiver.project.clone(),
                 name: name.clone(),
                 reply: None,
-                pushed_tags: pushed_tags.clone(),
+                pushed: pushed.clone(),
             })
             .await?;
     }
@@ -526,6 +536,7 @@ spec:
         Target {
             urls: urls.iter().map(|u| (*u).to_owned()).collect(),
             qualifiers: qualifiers.iter().map(|q| (*q).to_owned()).collect(),
+            digest: None,
         }
     }
 
