@@ -15,14 +15,14 @@ use std::time::{Duration, Instant};
 use crate::Credentials;
 
 /// The fetch bookkeeping of every mirror of one [`crate::Git`].
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Fetches {
     mirrors: Mutex<HashMap<String, MirrorFetches>>,
     /// Keys the credential fingerprints; random per process, never written anywhere.
     hasher: std::collections::hash_map::RandomState,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct MirrorFetches {
     /// Bumped when a push begins and when it ends.
     generation: u64,
@@ -32,14 +32,13 @@ struct MirrorFetches {
     last: Option<Fetched>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 struct Fetched {
     started: Instant,
     credentials: u64,
 }
 
 /// A fetch in progress, from [`Fetches::begin`] to [`Fetches::finish`].
-#[derive(Debug)]
 pub(crate) struct FetchTicket {
     started: Instant,
     generation: u64,
@@ -53,6 +52,30 @@ pub(crate) struct FetchTicket {
 pub(crate) struct PushTicket<'a> {
     fetches: &'a Fetches,
     mirror: String,
+}
+
+// By hand, so that no credential fingerprint is ever printed (keyed per process, but still
+// derived from a secret).
+impl std::fmt::Debug for Fetches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `try_lock`: printing must not wait for (or deadlock with) the bookkeeping.
+        let Ok(mirrors) = self.mirrors.try_lock() else {
+            return f.write_str("Fetches { <busy> }");
+        };
+        f.debug_map()
+            .entries(mirrors.iter().map(|(name, state)| {
+                (
+                    name,
+                    format!(
+                        "generation {}, {} pushing, last fetch {:?}",
+                        state.generation,
+                        state.pushing,
+                        state.last.map(|last| last.started)
+                    ),
+                )
+            }))
+            .finish()
+    }
 }
 
 impl Fetches {
@@ -184,6 +207,18 @@ mod tests {
         assert!(!fetches.reusable("m", None, WINDOW));
         drop(push);
         assert!(!fetches.reusable("m", None, WINDOW));
+    }
+
+    #[test]
+    fn debug_output_names_no_credential_fingerprint() {
+        let fetches = Fetches::default();
+        let alice = Credentials::new("alice", "one");
+        let ticket = fetches.begin("m", Some(&alice));
+        fetches.finish("m", &ticket);
+        let fingerprint = fetches.fingerprint(Some(&alice)).to_string();
+        let printed = format!("{fetches:?}");
+        assert!(printed.contains("\"m\""), "{printed}");
+        assert!(!printed.contains(&fingerprint), "{printed}");
     }
 
     #[test]

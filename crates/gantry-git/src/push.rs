@@ -111,9 +111,10 @@ impl Worktree {
             .as_ref()
             .or(self.remote.credentials.as_ref());
         // Until this push ends, whatever its outcome, no fetch of the mirror tells the remote's
-        // state.
-        let _push = self.git.begin_push(&mirror_name(&self.mirror));
+        // state (for a branch push: from the moment it holds the branch's lock).
+        let mirror = mirror_name(&self.mirror);
         if let Some(tag) = &options.tag {
+            let _push = self.git.begin_push(&mirror);
             return self.push_tag(tag, options.force, credentials);
         }
         let branch = options
@@ -126,6 +127,7 @@ impl Worktree {
         check_ref_name("refs/heads/", &branch)?;
         let reference = format!("refs/heads/{branch}");
         let _lock = self.git.push_lock(&self.remote.key, &branch)?;
+        let _push = self.git.begin_push(&mirror);
         let max_attempts = options.max_attempts.max(1);
         let mut attempt = 0;
         loop {

@@ -248,16 +248,19 @@ pub(crate) fn open_worktree(
         .credentials
         .lookup(CredentialType::Git, worktree.url())
         .map(|c| Credentials::new(c.username.clone(), c.password.expose().to_owned()));
-    let credentials = secret.or_else(|| {
-        let text = fs_err::read_to_string(worktree.git_dir().join(URL_CREDENTIALS_FILE)).ok()?;
-        let mut lines = text.lines();
-        Some(Credentials::new(
-            lines.next()?.to_owned(),
-            lines.next().unwrap_or_default().to_owned(),
-        ))
-    });
+    let credentials = secret.or_else(|| url_credentials(&worktree));
     worktree.set_credentials(credentials);
     Ok(worktree)
+}
+
+/// The credentials that were in the `repoURL` a worktree was cloned from, if any.
+pub(crate) fn url_credentials(worktree: &gantry_git::Worktree) -> Option<Credentials> {
+    let text = fs_err::read_to_string(worktree.git_dir().join(URL_CREDENTIALS_FILE)).ok()?;
+    let mut lines = text.lines();
+    Some(Credentials::new(
+        lines.next()?.to_owned(),
+        lines.next().unwrap_or_default().to_owned(),
+    ))
 }
 
 /// The author `git-clone` configured for a worktree.

@@ -103,6 +103,25 @@ impl Services {
         found
     }
 
+    /// The repositories of [`Services::checkouts`]: each URL (without userinfo) with the
+    /// credentials its `repoURL` carried, if it carried any (a credential Secret, looked up by
+    /// URL, wins over them).
+    pub fn checkout_remotes(&self) -> Vec<(String, Option<gantry_git::Credentials>)> {
+        let mut remotes: Vec<_> = self
+            .checkouts()
+            .iter()
+            .map(|worktree| {
+                (
+                    worktree.url().to_owned(),
+                    crate::git_clone::url_credentials(worktree),
+                )
+            })
+            .collect();
+        remotes.sort_by(|a, b| a.0.cmp(&b.0));
+        remotes.dedup_by(|a, b| a.0 == b.0);
+        remotes
+    }
+
     /// Removes the work dir at the end of a promotion: every git checkout in it is unregistered
     /// from its mirror first. Errors are returned but leave nothing inconsistent (a stale
     /// worktree registration is pruned by the next checkout of that mirror).

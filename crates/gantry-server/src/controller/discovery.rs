@@ -48,6 +48,9 @@ pub(crate) struct Request {
     /// ([`gantry_registry::discover_images_notified`]); only for a subscription whose
     /// repository they named, the others are discovered in full.
     pub(crate) notified_only: bool,
+    /// Set when a notified tag was still not served as notified after
+    /// [`PUSHED_TAG_PATIENCE`] (the discovery went on without it).
+    pub(crate) unsettled: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// How long an image discovery waits for a tag a registry notification announced to be
@@ -193,6 +196,7 @@ impl Discover for ImageDiscoverer {
             self.client.clone(),
             pushed,
             previous,
+            request.unsettled,
         ))
     }
 }
@@ -206,6 +210,7 @@ async fn discover_images(
     client: gantry_registry::RegistryClient,
     pushed: Vec<(String, Option<String>)>,
     previous: Option<gantry_api::kargo::ImageDiscoveryResult>,
+    unsettled: Arc<std::sync::atomic::AtomicBool>,
 ) -> Result<Found, String> {
     if !pushed.is_empty()
         && let Ok(selection) =
@@ -223,6 +228,7 @@ async fn discover_images(
             .await;
             if !served {
                 tracing::debug!(tag, "an announced tag is not served; discovering anyway");
+                unsettled.store(true, std::sync::atomic::Ordering::Relaxed);
             }
         }
     }

@@ -87,13 +87,18 @@ pub(crate) struct Context {
     pub(crate) discoverers: Discoverers,
     /// Permits to discover, [`crate::ServerOptions::discovery_concurrency`] of them.
     pub(crate) discoveries: tokio::sync::Semaphore,
-    /// The repositories (URLs without credentials) the last finished Promotion of each Stage
-    /// checked out, by (project, stage): fetched ahead when a Warehouse feeding the Stage is
-    /// told of a new artifact (see [`Context::prefetch_for`]).
-    pub(crate) stage_repos: Mutex<HashMap<(String, String), Vec<String>>>,
+    /// The repositories (URLs without userinfo, and the credentials their `repoURL` carried)
+    /// the last finished Promotion of each Stage checked out, by (project, stage): fetched
+    /// ahead when a Warehouse feeding the Stage is told of a new artifact (see
+    /// [`Context::prefetch_for`]).
+    pub(crate) stage_repos: Mutex<HashMap<(String, String), Vec<CheckedOut>>>,
     /// Mirrors being fetched ahead, by URL: one fetch at a time each.
     pub(crate) prefetching: Mutex<std::collections::HashSet<String>>,
 }
+
+/// A repository a Promotion checked out: its URL without userinfo, and the credentials its
+/// `repoURL` carried.
+pub(crate) type CheckedOut = (String, Option<gantry_git::Credentials>);
 
 /// A fetch ahead of `url` in progress; dropping it (even in a panic) lets the next one start.
 struct Prefetching {
@@ -139,7 +144,7 @@ impl Context {
         let Some(index) = config.project(project) else {
             return;
         };
-        let mut urls: Vec<String> = {
+        let mut remotes: Vec<CheckedOut> = {
             let known = lock(&self.stage_repos);
             config
                 .stages(project)
@@ -155,16 +160,18 @@ impl Context {
                 .cloned()
                 .collect()
         };
-        urls.sort();
-        urls.dedup();
-        for url in urls {
+        remotes.sort_by(|a, b| a.0.cmp(&b.0));
+        remotes.dedup_by(|a, b| a.0 == b.0);
+        for (url, from_url) in remotes {
             if !lock(&self.prefetching).insert(url.clone()) {
                 continue;
             }
+            // As `git-clone` chooses them, so that it can reuse the fetch.
             let credentials = index
                 .credentials
                 .lookup(gantry_core::credentials::CredentialType::Git, &url)
-                .map(|c| gantry_git::Credentials::new(c.username.clone(), c.password.expose()));
+                .map(|c| gantry_git::Credentials::new(c.username.clone(), c.password.expose()))
+                .or(from_url);
             let done = Prefetching {
                 context: Arc::clone(self),
                 url,
@@ -190,11 +197,11 @@ impl Context {
     }
 
     /// Remembers the repositories a finished Promotion of `stage` checked out.
-    pub(crate) fn remember_repos(&self, project: &str, stage: &str, urls: Vec<String>) {
-        if urls.is_empty() {
+    pub(crate) fn remember_repos(&self, project: &str, stage: &str, remotes: Vec<CheckedOut>) {
+        if remotes.is_empty() {
             return;
         }
-        lock(&self.stage_repos).insert((project.to_owned(), stage.to_owned()), urls);
+        lock(&self.stage_repos).insert((project.to_owned(), stage.to_owned()), remotes);
     }
 
     /// Tells the controller something happened.

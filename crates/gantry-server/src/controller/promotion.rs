@@ -919,14 +919,8 @@ fn cleanup(context: &Context, record: &PromotionRecord) {
         dry_run: false,
         skip: Vec::new(),
     };
-    let mut urls: Vec<String> = services
-        .checkouts()
-        .iter()
-        .map(|worktree| worktree.url().to_owned())
-        .collect();
-    urls.sort();
-    urls.dedup();
-    context.remember_repos(&record.project, &record.stage, urls);
+    let remotes = services.checkout_remotes();
+    context.remember_repos(&record.project, &record.stage, remotes);
     if let Err(error) = services.cleanup() {
         tracing::warn!(
             promotion = name,

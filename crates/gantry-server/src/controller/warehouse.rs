@@ -56,8 +56,12 @@ pub(crate) async fn run(
         }
         full |= last_full.elapsed() >= interval;
         let notified_only = !full && !pushed.is_empty();
-        let started = tokio::time::Instant::now();
-        let (outcome, artifacts) = discover(
+        let Round {
+            outcome,
+            artifacts,
+            started,
+            unsettled,
+        } = discover(
             &context,
             &project,
             &name,
@@ -70,7 +74,9 @@ pub(crate) async fn run(
         if !notified_only {
             last_full = started;
         }
-        full = artifacts.is_none();
+        // A tag the registry did not yet serve as notified may have been taken as it was:
+        // the next discovery reads every tag again.
+        full = artifacts.is_none() || unsettled;
         if artifacts.is_some() {
             previous = artifacts;
         }
@@ -85,7 +91,10 @@ pub(crate) async fn run(
         for waiting in replies.drain(..) {
             let _ = waiting.send(reply.clone());
         }
-        let wait = tokio::time::sleep_until(last_full + interval);
+        // The interval counts from the last full discovery, but never leaves less than half
+        // of it after this one (a discovery that queued or took long is not chained at once).
+        let now = tokio::time::Instant::now();
+        let wait = tokio::time::sleep_until((last_full + interval).max(now + interval / 2));
         tokio::select! {
             _ = stopped.changed() => return,
             () = wait => full = true,
@@ -114,8 +123,18 @@ pub(crate) async fn run(
     }
 }
 
-/// One discovery: every subscription, then the bookkeeping. Returns what happened and, when
-/// every subscription was discovered, the artifacts (for the next short-circuit).
+/// What one discovery did.
+struct Round {
+    outcome: Result<RefreshOutcome, StoreError>,
+    /// When every subscription was discovered: the artifacts (for the next short-circuit).
+    artifacts: Option<Arc<DiscoveredArtifacts>>,
+    /// When the discovery got its permit and started.
+    started: tokio::time::Instant,
+    /// A notified tag was still not served as notified when the discovery gave up waiting.
+    unsettled: bool,
+}
+
+/// One discovery: every subscription, then the bookkeeping.
 async fn discover(
     context: &Arc<Context>,
     project: &str,
@@ -124,13 +143,11 @@ async fn discover(
     previous: Option<Arc<DiscoveredArtifacts>>,
     pushed: Arc<[PushedTag]>,
     notified_only: bool,
-) -> (
-    Result<RefreshOutcome, StoreError>,
-    Option<Arc<DiscoveredArtifacts>>,
-) {
+) -> Round {
     // Closed only if the context is dropped, which ends this task first.
     let _permit = context.discoveries.acquire().await.ok();
-    let started = std::time::Instant::now();
+    let started = tokio::time::Instant::now();
+    let unsettled = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let config = context.config();
     let credentials = config
         .project(project)
@@ -152,6 +169,7 @@ async fn discover(
             previous: previous.clone(),
             pushed: Arc::clone(&pushed),
             notified_only,
+            unsettled: Arc::clone(&unsettled),
         };
         match discoverer.discover(request).await {
             Ok(Found::Git(result)) => artifacts.git.push(result),
@@ -213,7 +231,12 @@ async fn discover(
             "saving a discovery failed"
         ),
     }
-    (outcome, artifacts)
+    Round {
+        outcome,
+        artifacts,
+        started,
+        unsettled: unsettled.load(std::sync::atomic::Ordering::Relaxed),
+    }
 }
 
 /// RFC 3339 with milliseconds: Freight made within one second still sort newest first.

@@ -632,6 +632,58 @@ async fn notifications_more_frequent_than_the_interval_do_not_put_off_the_full_d
     block_in_place(move || drop(registry));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notified_digest_the_registry_never_serves_makes_the_next_discovery_full() {
+    let fixture = Fixture::new();
+    let registry = block_in_place(|| Registry::start_anonymous().unwrap());
+    let (first, old) = block_in_place(|| {
+        let first = registry
+            .push_image("frontend", "1.0.0", &ImageSpec::new())
+            .unwrap()
+            .digest;
+        let old = registry
+            .push_image("frontend", "0.9.0", &ImageSpec::new().label("v", "0.9.0"))
+            .unwrap()
+            .digest;
+        (first, old)
+    });
+    let repo = format!("127.0.0.1:{}/frontend", registry.port());
+    fixture.write_config(&image_pipeline(&fixture, &[&repo]));
+    let server = fixture.start().await;
+    let api = serve(server.handle(), false).await;
+    let seen = poll_until(
+        std::time::Duration::from_secs(10),
+        async || image_references(&api, 0).await,
+        |seen| seen.len() == 2,
+    )
+    .await;
+    assert_eq!(seen[1], ("0.9.0".to_owned(), old.clone()), "{seen:?}");
+
+    // 0.9.0 moves without a notification; then 1.0.0 is notified with a digest the registry
+    // never serves for it: that discovery gives up waiting after 2 s.
+    let moved = block_in_place(|| {
+        registry
+            .push_image("frontend", "0.9.0", &ImageSpec::new().label("v", "0.9.0-b"))
+            .unwrap()
+            .digest
+    });
+    let bogus = format!("sha256:{}", "e".repeat(64));
+    notify_push(&api, registry.port(), "frontend", "1.0.0", &bogus).await;
+    // The next notification queues behind that discovery; it would be notification-only,
+    // but the unsettled tag makes it full, so the moved tag is seen.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    notify_push(&api, registry.port(), "frontend", "1.0.0", &first).await;
+    let seen = poll_until(
+        std::time::Duration::from_secs(10),
+        async || image_references(&api, 0).await,
+        |seen| seen.get(1).is_some_and(|(_, digest)| *digest == moved),
+    )
+    .await;
+    assert_eq!(seen[1], ("0.9.0".to_owned(), moved), "{seen:?}");
+    server.shutdown().await;
+    block_in_place(move || drop(registry));
+}
+
 /// Reads a JSON body.
 trait JsonValue {
     async fn json_value(self) -> Value;
