@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use gantry_core::credentials::CredentialType;
+use gantry_core::credentials::{CredentialStore, CredentialType};
 use gantry_engine::{StepError, StepResult};
 use gantry_git::{Checkout, Credentials, MirrorOptions, Sparse, Target};
 use serde::Deserialize;
@@ -72,12 +72,15 @@ pub(crate) const URL_CREDENTIALS_FILE: &str = "gantry-url-credentials";
 /// The credentials for a repository: a `cred-type: git` Secret, else userinfo in the URL.
 pub(crate) fn credentials_for(context: &StepContext<'_>, url: &str) -> Option<Credentials> {
     let (_, from_url) = gantry_git::split_credentials(url);
-    context
-        .services
-        .credentials
+    secret_credentials(&context.services.credentials, url).or(from_url)
+}
+
+/// The credentials of the `cred-type: git` Secret matching `url`, as the git adapter takes
+/// them (what every git operation of a Project tries first).
+pub fn secret_credentials(store: &CredentialStore, url: &str) -> Option<Credentials> {
+    store
         .lookup(CredentialType::Git, url)
         .map(|c| Credentials::new(c.username.clone(), c.password.expose().to_owned()))
-        .or(from_url)
 }
 
 /// A git failure as a step error: transient ones are retried.
@@ -243,12 +246,8 @@ pub(crate) fn open_worktree(
             "{relative} is not a git checkout made by git-clone: {e}"
         ))
     })?;
-    let secret = context
-        .services
-        .credentials
-        .lookup(CredentialType::Git, worktree.url())
-        .map(|c| Credentials::new(c.username.clone(), c.password.expose().to_owned()));
-    let credentials = secret.or_else(|| url_credentials(&worktree));
+    let credentials = secret_credentials(&context.services.credentials, worktree.url())
+        .or_else(|| url_credentials(&worktree));
     worktree.set_credentials(credentials);
     Ok(worktree)
 }

@@ -431,43 +431,56 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-#[tokio::test]
-async fn await_tag_polls_until_the_registry_serves_the_tag_and_gives_up_after_its_patience() {
+/// A registry serving `team/app:1.2.0` whose manifest `HEAD` for that tag first answers
+/// `early` twice; the subscription to it and the digest it finally serves.
+async fn tag_served_after_two(
+    early: ResponseTemplate,
+) -> (Registry, gantry_api::kargo::ImageSubscription, String) {
     let registry = Registry::start().await;
-    // The notification came before the tag was linked: two 404s, then the manifest.
     Mock::given(method("HEAD"))
         .and(path("/v2/team/app/manifests/1.2.0"))
-        .respond_with(ResponseTemplate::new(404))
+        .respond_with(early)
         .up_to_n_times(2)
         .with_priority(1)
         .mount(&registry.server)
         .await;
-    registry
+    let digest = registry
         .image(
             "team/app",
             &["1.2.0"],
             &Image::created("2024-01-01T00:00:00Z"),
         )
         .await;
-    let client = client();
     let subscription = image_subscription(json!({
         "repoURL": format!("{}/team/app", registry.host()),
     }));
-    let patience = std::time::Duration::from_secs(5);
-    let started = std::time::Instant::now();
-    assert!(
-        gantry_registry::await_tag(&subscription, &none(), &client, "1.2.0", None, patience).await
-    );
-    assert!(started.elapsed() < patience);
-    let heads = registry
+    (registry, subscription, digest)
+}
+
+/// How many `HEAD` requests the registry received.
+async fn heads(registry: &Registry) -> usize {
+    registry
         .server
         .received_requests()
         .await
         .unwrap()
         .iter()
         .filter(|r| r.method.as_str() == "HEAD")
-        .count();
-    assert_eq!(heads, 3);
+        .count()
+}
+
+#[tokio::test]
+async fn await_tag_polls_until_the_registry_serves_the_tag_and_gives_up_after_its_patience() {
+    // The notification came before the tag was linked: two 404s, then the manifest.
+    let (registry, subscription, _) = tag_served_after_two(ResponseTemplate::new(404)).await;
+    let client = client();
+    let patience = std::time::Duration::from_secs(5);
+    let started = std::time::Instant::now();
+    assert!(
+        gantry_registry::await_tag(&subscription, &none(), &client, "1.2.0", None, patience).await
+    );
+    assert!(started.elapsed() < patience);
+    assert_eq!(heads(&registry).await, 3);
 
     // A tag that never comes: false once the patience is spent.
     let patience = std::time::Duration::from_millis(150);
@@ -480,59 +493,31 @@ async fn await_tag_polls_until_the_registry_serves_the_tag_and_gives_up_after_it
 
 #[tokio::test]
 async fn await_tag_with_a_digest_waits_until_the_tag_names_that_manifest() {
-    let registry = Registry::start().await;
     // The tag is pushed again: the registry first still answers with the manifest it named
     // before.
     let old = format!("sha256:{}", "0".repeat(64));
-    Mock::given(method("HEAD"))
-        .and(path("/v2/team/app/manifests/1.2.0"))
-        .respond_with(
-            ResponseTemplate::new(200).insert_header("Docker-Content-Digest", old.as_str()),
-        )
-        .up_to_n_times(2)
-        .with_priority(1)
-        .mount(&registry.server)
-        .await;
-    let new = registry
-        .image(
-            "team/app",
-            &["1.2.0"],
-            &Image::created("2024-01-01T00:00:00Z"),
-        )
-        .await;
+    let (registry, subscription, new) = tag_served_after_two(
+        ResponseTemplate::new(200).insert_header("Docker-Content-Digest", old.as_str()),
+    )
+    .await;
     let client = client();
-    let subscription = image_subscription(json!({
-        "repoURL": format!("{}/team/app", registry.host()),
-    }));
-    let patience = std::time::Duration::from_secs(5);
-    let wait = |digest: String, patience| {
-        let (subscription, client) = (subscription.clone(), client.clone());
-        async move {
-            gantry_registry::await_tag(
-                &subscription,
-                &none(),
-                &client,
-                "1.2.0",
-                Some(&digest),
-                patience,
-            )
-            .await
-        }
-    };
-    assert!(wait(new.clone(), patience).await);
-    let heads = registry
-        .server
-        .received_requests()
+    let wait = async |digest: &str, patience| {
+        gantry_registry::await_tag(
+            &subscription,
+            &none(),
+            &client,
+            "1.2.0",
+            Some(digest),
+            patience,
+        )
         .await
-        .unwrap()
-        .iter()
-        .filter(|r| r.method.as_str() == "HEAD")
-        .count();
-    assert_eq!(heads, 3);
+    };
+    assert!(wait(&new, std::time::Duration::from_secs(5)).await);
+    assert_eq!(heads(&registry).await, 3);
 
     // A digest the tag never names: false once the patience is spent.
     let patience = std::time::Duration::from_millis(150);
     let started = std::time::Instant::now();
-    assert!(!wait(old, patience).await);
+    assert!(!wait(&old, patience).await);
     assert!(started.elapsed() >= patience);
 }

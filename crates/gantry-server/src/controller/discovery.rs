@@ -16,7 +16,7 @@ use gantry_api::kargo::{
     ChartDiscoveryResult, DiscoveredArtifacts, GitDiscoveryResult, ImageDiscoveryResult,
     Subscription,
 };
-use gantry_core::credentials::{CredentialStore, CredentialType};
+use gantry_core::credentials::CredentialStore;
 
 /// A boxed future, so that discoverers can be trait objects.
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -124,10 +124,10 @@ impl Discover for GitDiscoverer {
                     .find(|r| r.repo_url == subscription.repo_url && r.subscription_name == name)
                     .cloned()
             });
-            let credentials = request
-                .credentials
-                .lookup(CredentialType::Git, &subscription.repo_url)
-                .map(|c| gantry_git::Credentials::new(c.username.clone(), c.password.expose()));
+            let credentials = gantry_steps::git_clone::secret_credentials(
+                &request.credentials,
+                &subscription.repo_url,
+            );
             let found = tokio::task::spawn_blocking(move || {
                 git.discover(
                     &subscription,
@@ -170,11 +170,11 @@ impl Discover for ImageDiscoverer {
         };
         // Only the tags the notification named in this subscription's repository.
         let repository = gantry_core::freight::normalize_image(&subscription.repo_url);
-        let pushed: Vec<(String, Option<String>)> = request
+        let pushed: Vec<crate::PushedTag> = request
             .pushed
             .iter()
             .filter(|pushed| pushed.repository == repository)
-            .map(|pushed| (pushed.tag.clone(), pushed.digest.clone()))
+            .cloned()
             .collect();
         let previous = request
             .previous
@@ -202,13 +202,13 @@ impl Discover for ImageDiscoverer {
 }
 
 /// Owns its inputs, so that the future is `Send` without borrowing across the box. `pushed`
-/// holds the tags (and digests) a notification named in this subscription's repository.
+/// holds the tags a notification named in this subscription's repository.
 async fn discover_images(
     subscription: gantry_api::kargo::ImageSubscription,
     name: Option<String>,
     credentials: Arc<CredentialStore>,
     client: gantry_registry::RegistryClient,
-    pushed: Vec<(String, Option<String>)>,
+    pushed: Vec<crate::PushedTag>,
     previous: Option<gantry_api::kargo::ImageDiscoveryResult>,
     unsettled: Arc<std::sync::atomic::AtomicBool>,
 ) -> Result<Found, String> {
@@ -216,13 +216,14 @@ async fn discover_images(
         && let Ok(selection) =
             gantry_core::selection::ImageSelection::for_subscription(&subscription)
     {
-        for (tag, digest) in pushed.iter().filter(|(tag, _)| selection.matches_tag(tag)) {
+        for pushed in pushed.iter().filter(|p| selection.matches_tag(&p.tag)) {
+            let tag = pushed.tag.as_str();
             let served = gantry_registry::await_tag(
                 &subscription,
                 &credentials,
                 &client,
                 tag,
-                digest.as_deref(),
+                pushed.digest.as_deref(),
                 PUSHED_TAG_PATIENCE,
             )
             .await;
@@ -234,7 +235,7 @@ async fn discover_images(
     }
     let found = match &previous {
         Some(previous) => {
-            let tags: Vec<String> = pushed.into_iter().map(|(tag, _)| tag).collect();
+            let tags: Vec<String> = pushed.into_iter().map(|pushed| pushed.tag).collect();
             let notified = gantry_registry::Notified {
                 pushed_tags: &tags,
                 previous,

@@ -167,11 +167,8 @@ impl Context {
                 continue;
             }
             // As `git-clone` chooses them, so that it can reuse the fetch.
-            let credentials = index
-                .credentials
-                .lookup(gantry_core::credentials::CredentialType::Git, &url)
-                .map(|c| gantry_git::Credentials::new(c.username.clone(), c.password.expose()))
-                .or(from_url);
+            let credentials =
+                gantry_steps::git_clone::secret_credentials(&index.credentials, &url).or(from_url);
             let done = Prefetching {
                 context: Arc::clone(self),
                 url,

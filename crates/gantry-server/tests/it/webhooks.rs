@@ -374,56 +374,25 @@ async fn a_registry_notification_that_comes_before_its_tag_is_linked_still_makes
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_notified_discovery_reuses_unnamed_tags_and_a_plain_refresh_reads_every_tag() {
-    // A registry that notifies nobody: the test posts the notifications, so it can leave one
-    // out (a lost delivery).
-    let fixture = Fixture::new();
-    let registry = block_in_place(|| Registry::start_anonymous().unwrap());
-    let old = block_in_place(|| {
+    let two = TwoTags::start(None).await;
+    let (registry, api, old) = (&two.registry, &two.api, two.old.clone());
+
+    // 0.9.0 moves without a notification (lost); 1.1.0 is pushed and notified.
+    let moved = two.move_old();
+    let newest = block_in_place(|| {
         registry
-            .push_image("frontend", "1.0.0", &ImageSpec::new())
-            .unwrap();
-        registry
-            .push_image("frontend", "0.9.0", &ImageSpec::new().label("v", "0.9.0"))
+            .push_image("frontend", "1.1.0", &ImageSpec::new().label("v", "1.1.0"))
             .unwrap()
             .digest
     });
-    let repo = format!("127.0.0.1:{}/frontend", registry.port());
-    fixture.write_config(&image_pipeline(&fixture, &[&repo]));
-    let server = fixture.start().await;
-    let handle = server.handle();
-    let api = serve(handle.clone(), false).await;
-    let digests = async || image_references(&api, 0).await;
-    let mut seen = Vec::new();
-    for _ in 0..200 {
-        seen = digests().await;
-        if seen.len() == 2 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert_eq!(seen[1], ("0.9.0".to_owned(), old.clone()), "{seen:?}");
-
-    // 0.9.0 moves without a notification (lost); 1.1.0 is pushed and notified.
-    let (moved, newest) = block_in_place(|| {
-        let moved = registry
-            .push_image("frontend", "0.9.0", &ImageSpec::new().label("v", "0.9.0-b"))
-            .unwrap()
-            .digest;
-        let newest = registry
-            .push_image("frontend", "1.1.0", &ImageSpec::new().label("v", "1.1.0"))
-            .unwrap()
-            .digest;
-        (moved, newest)
-    });
     assert_ne!(moved, old);
-    notify_push(&api, registry.port(), "frontend", "1.1.0", &newest).await;
-    for _ in 0..200 {
-        seen = digests().await;
-        if seen.len() == 3 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    notify_push(api, registry.port(), "frontend", "1.1.0", &newest).await;
+    let seen = poll_until(
+        std::time::Duration::from_secs(10),
+        async || image_references(api, 0).await,
+        |seen| seen.len() == 3,
+    )
+    .await;
     assert_eq!(seen[0], ("1.1.0".to_owned(), newest), "{seen:?}");
     assert_eq!(
         seen[2],
@@ -439,9 +408,82 @@ async fn a_notified_discovery_reuses_unnamed_tags_and_a_plain_refresh_reads_ever
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(digests().await[2], ("0.9.0".to_owned(), moved));
-    server.shutdown().await;
-    block_in_place(move || drop(registry));
+    assert_eq!(
+        image_references(api, 0).await[2],
+        ("0.9.0".to_owned(), moved)
+    );
+    two.stop().await;
+}
+
+/// A registry that notifies nobody (the tests post the notifications, so they can leave one
+/// out: a lost delivery) with `frontend:1.0.0` and `frontend:0.9.0`, and a server whose
+/// Warehouse subscribes to it and has discovered both tags.
+struct TwoTags {
+    registry: Registry,
+    server: gantry_server::Server,
+    api: Api,
+    /// The digest of 1.0.0.
+    first: String,
+    /// The digest of 0.9.0 as first pushed.
+    old: String,
+    _fixture: Fixture,
+}
+
+impl TwoTags {
+    async fn start(min_interval: Option<std::time::Duration>) -> Self {
+        let fixture = Fixture::new();
+        let registry = block_in_place(|| Registry::start_anonymous().unwrap());
+        let (first, old) = block_in_place(|| {
+            let first = registry
+                .push_image("frontend", "1.0.0", &ImageSpec::new())
+                .unwrap()
+                .digest;
+            let old = registry
+                .push_image("frontend", "0.9.0", &ImageSpec::new().label("v", "0.9.0"))
+                .unwrap()
+                .digest;
+            (first, old)
+        });
+        let repo = format!("127.0.0.1:{}/frontend", registry.port());
+        fixture.write_config(&image_pipeline(&fixture, &[&repo]));
+        let mut options = fixture.options();
+        if let Some(interval) = min_interval {
+            options.min_interval = interval;
+        }
+        let server = fixture.start_with(options).await;
+        let api = serve(server.handle(), false).await;
+        let seen = poll_until(
+            std::time::Duration::from_secs(10),
+            async || image_references(&api, 0).await,
+            |seen| seen.len() == 2,
+        )
+        .await;
+        assert_eq!(seen[1], ("0.9.0".to_owned(), old.clone()), "{seen:?}");
+        Self {
+            registry,
+            server,
+            api,
+            first,
+            old,
+            _fixture: fixture,
+        }
+    }
+
+    /// Pushes 0.9.0 again as another image, notifying nobody; returns its new digest.
+    fn move_old(&self) -> String {
+        block_in_place(|| {
+            self.registry
+                .push_image("frontend", "0.9.0", &ImageSpec::new().label("v", "0.9.0-b"))
+                .unwrap()
+                .digest
+        })
+    }
+
+    async fn stop(self) {
+        self.server.shutdown().await;
+        let registry = self.registry;
+        block_in_place(move || drop(registry));
+    }
 }
 
 /// The fixture's pipeline with one image subscription per repository instead of the git one
@@ -582,106 +624,54 @@ async fn a_notification_narrows_only_the_named_repositorys_discovery() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notifications_more_frequent_than_the_interval_do_not_put_off_the_full_discovery() {
-    let fixture = Fixture::new();
-    let registry = block_in_place(|| Registry::start_anonymous().unwrap());
-    let (first, old) = block_in_place(|| {
-        let first = registry
-            .push_image("frontend", "1.0.0", &ImageSpec::new())
-            .unwrap()
-            .digest;
-        let old = registry
-            .push_image("frontend", "0.9.0", &ImageSpec::new().label("v", "0.9.0"))
-            .unwrap()
-            .digest;
-        (first, old)
-    });
-    let repo = format!("127.0.0.1:{}/frontend", registry.port());
-    fixture.write_config(&image_pipeline(&fixture, &[&repo]));
-    let mut options = fixture.options();
-    options.min_interval = std::time::Duration::from_secs(1);
-    let server = fixture.start_with(options).await;
-    let api = serve(server.handle(), false).await;
-    let seen = poll_until(
-        std::time::Duration::from_secs(10),
-        async || image_references(&api, 0).await,
-        |seen| seen.len() == 2,
-    )
-    .await;
-    assert_eq!(seen[1], ("0.9.0".to_owned(), old.clone()), "{seen:?}");
+    let two = TwoTags::start(Some(std::time::Duration::from_secs(1))).await;
 
     // 0.9.0 moves without a notification, while 1.0.0 is notified every 200 ms: each
     // notification restarts the wait, yet the full discovery comes within the interval.
-    let moved = block_in_place(|| {
-        registry
-            .push_image("frontend", "0.9.0", &ImageSpec::new().label("v", "0.9.0-b"))
-            .unwrap()
-            .digest
-    });
+    let moved = two.move_old();
     let started = std::time::Instant::now();
     let mut seen = Vec::new();
     while started.elapsed() < std::time::Duration::from_secs(6) {
-        notify_push(&api, registry.port(), "frontend", "1.0.0", &first).await;
-        seen = image_references(&api, 0).await;
+        notify_push(
+            &two.api,
+            two.registry.port(),
+            "frontend",
+            "1.0.0",
+            &two.first,
+        )
+        .await;
+        seen = image_references(&two.api, 0).await;
         if seen.get(1).is_some_and(|(_, digest)| *digest == moved) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     assert_eq!(seen[1], ("0.9.0".to_owned(), moved), "{seen:?}");
-    server.shutdown().await;
-    block_in_place(move || drop(registry));
+    two.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_notified_digest_the_registry_never_serves_makes_the_next_discovery_full() {
-    let fixture = Fixture::new();
-    let registry = block_in_place(|| Registry::start_anonymous().unwrap());
-    let (first, old) = block_in_place(|| {
-        let first = registry
-            .push_image("frontend", "1.0.0", &ImageSpec::new())
-            .unwrap()
-            .digest;
-        let old = registry
-            .push_image("frontend", "0.9.0", &ImageSpec::new().label("v", "0.9.0"))
-            .unwrap()
-            .digest;
-        (first, old)
-    });
-    let repo = format!("127.0.0.1:{}/frontend", registry.port());
-    fixture.write_config(&image_pipeline(&fixture, &[&repo]));
-    let server = fixture.start().await;
-    let api = serve(server.handle(), false).await;
-    let seen = poll_until(
-        std::time::Duration::from_secs(10),
-        async || image_references(&api, 0).await,
-        |seen| seen.len() == 2,
-    )
-    .await;
-    assert_eq!(seen[1], ("0.9.0".to_owned(), old.clone()), "{seen:?}");
+    let two = TwoTags::start(None).await;
+    let (api, port) = (&two.api, two.registry.port());
 
     // 0.9.0 moves without a notification; then 1.0.0 is notified with a digest the registry
     // never serves for it: that discovery gives up waiting after 2 s.
-    let moved = block_in_place(|| {
-        registry
-            .push_image("frontend", "0.9.0", &ImageSpec::new().label("v", "0.9.0-b"))
-            .unwrap()
-            .digest
-    });
+    let moved = two.move_old();
     let bogus = format!("sha256:{}", "e".repeat(64));
-    notify_push(&api, registry.port(), "frontend", "1.0.0", &bogus).await;
+    notify_push(api, port, "frontend", "1.0.0", &bogus).await;
     // The next notification queues behind that discovery; it would be notification-only,
     // but the unsettled tag makes it full, so the moved tag is seen.
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    notify_push(&api, registry.port(), "frontend", "1.0.0", &first).await;
+    notify_push(api, port, "frontend", "1.0.0", &two.first).await;
     let seen = poll_until(
         std::time::Duration::from_secs(10),
-        async || image_references(&api, 0).await,
+        async || image_references(api, 0).await,
         |seen| seen.get(1).is_some_and(|(_, digest)| *digest == moved),
     )
     .await;
     assert_eq!(seen[1], ("0.9.0".to_owned(), moved), "{seen:?}");
-    server.shutdown().await;
-    block_in_place(move || drop(registry));
+    two.stop().await;
 }
 
 /// Reads a JSON body.
